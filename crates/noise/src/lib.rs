@@ -15,3 +15,15 @@ pub mod replay;
 pub mod tai64n;
 pub mod timers;
 pub mod tunnel;
+
+pub use cookie::{source_bytes, CookieChecker, CookieError, CookieGenerator, MacVerdict};
+pub use handshake::{
+    identify_initiation, HandshakeError, IdentifiedInitiation, LocalStatic, PeerHandshake,
+    SessionKeys,
+};
+pub use keypair::{Keypair, Opened, TransportError};
+pub use keys::{KeyError, PresharedKey, PrivateKey, PublicKey};
+pub use replay::ReplayWindow;
+pub use tai64n::Tai64N;
+pub use timers::{TimerAction, Timers};
+pub use tunnel::{Decapsulated, KeypairUpdate, TickOutcome, Tunnel, TunnelError};

@@ -341,6 +341,51 @@ impl Tunnel {
         Ok(update)
     }
 
+    /// The keypair to send on at `now`: the current one unless it reached REJECT_AFTER_TIME. Worker threads seal
+    /// with it directly (it is `Sync`) and then report the send with [`on_sent`](Self::on_sent).
+    pub fn sending_keypair(&self, now: Duration) -> Option<&Arc<Keypair>> {
+        self.current.as_ref().filter(|k| !k.is_expired(now))
+    }
+
+    /// A transport message was sealed and sent at `now` (`keepalive`: its payload was empty).
+    pub fn on_sent(&mut self, now: Duration, keepalive: bool, jitter: Duration) {
+        if keepalive {
+            self.timers.on_keepalive_sent(now);
+        } else {
+            self.timers.on_data_sent(now, jitter);
+        }
+    }
+
+    /// The keypair answering to `local_index`, if it is one of this peer's. Worker threads open with it directly
+    /// and then report the message with [`on_received`](Self::on_received).
+    pub fn receiving_keypair(&self, local_index: u32) -> Option<&Arc<Keypair>> {
+        [&self.current, &self.previous, &self.next]
+            .into_iter()
+            .flatten()
+            .find(|k| k.local_index() == local_index)
+    }
+
+    /// A transport message addressed to `local_index` was authenticated at `now` (`keepalive`: empty payload).
+    /// When it confirms the responder's `next` keypair, that keypair becomes current and the update is returned.
+    pub fn on_received(
+        &mut self,
+        local_index: u32,
+        keepalive: bool,
+        now: Duration,
+    ) -> Option<KeypairUpdate> {
+        let confirms_next = self
+            .next
+            .as_ref()
+            .is_some_and(|k| k.local_index() == local_index);
+        let update = confirms_next.then(|| self.confirm_next(now));
+        if keepalive {
+            self.timers.on_keepalive_received(now);
+        } else {
+            self.timers.on_data_received(now);
+        }
+        update
+    }
+
     /// Seal the payload at `buf[16..16 + payload_len]` in place on the current keypair (see
     /// [`Keypair::seal`]) and returns the message length. Without a usable keypair the tunnel asks for a
     /// handshake and answers [`TunnelError::NoSession`]: the caller stages the packet.
@@ -352,7 +397,7 @@ impl Tunnel {
         now: Duration,
         jitter: Duration,
     ) -> Result<usize, TunnelError> {
-        let Some(keypair) = self.current.as_ref().filter(|k| !k.is_expired(now)) else {
+        let Some(keypair) = self.sending_keypair(now) else {
             self.timers.on_handshake_needed(now);
             return Err(TunnelError::NoSession);
         };
@@ -364,11 +409,7 @@ impl Tunnel {
             }
             Err(e) => return Err(e.into()),
         };
-        if payload_len == 0 {
-            self.timers.on_keepalive_sent(now);
-        } else {
-            self.timers.on_data_sent(now, jitter);
-        }
+        self.on_sent(now, payload_len == 0, jitter);
         Ok(len)
     }
 
@@ -383,28 +424,14 @@ impl Tunnel {
             .and_then(|b| b.try_into().ok())
             .map(u32::from_le_bytes)
             .ok_or(TunnelError::Transport(TransportError::Truncated))?;
-        let slot = [&self.current, &self.previous, &self.next]
-            .into_iter()
-            .position(|k| k.as_ref().is_some_and(|k| k.local_index() == receiver))
+        let keypair = self
+            .receiving_keypair(receiver)
             .ok_or(TunnelError::UnknownIndex)?;
-        let keypair = match slot {
-            0 => &self.current,
-            1 => &self.previous,
-            _ => &self.next,
-        }
-        .as_ref()
-        .ok_or(TunnelError::UnknownIndex)?;
         if keypair.is_expired(now) {
             return Err(TunnelError::Expired);
         }
         let opened = keypair.open(msg)?;
-
-        let update = (slot == 2).then(|| self.confirm_next(now));
-        if opened.plaintext.is_empty() {
-            self.timers.on_keepalive_received(now);
-        } else {
-            self.timers.on_data_received(now);
-        }
+        let update = self.on_received(receiver, opened.plaintext.is_empty(), now);
         Ok(Decapsulated {
             plaintext: opened.plaintext,
             counter: opened.counter,

@@ -18,8 +18,16 @@ const MS: Duration = Duration::from_millis(1);
 fn handshake_then_ten_thousand_packets_each_way() {
     let mut pair = Pair::new(1);
     pair.send(Side::A, &payload(0, 100));
-    assert_eq!(pair.stats.handshakes_completed.len(), 2, "initiator, then responder on key confirmation");
-    assert_eq!(pair.b.received.len(), 1, "the staged packet is flushed after the handshake");
+    assert_eq!(
+        pair.stats.handshakes_completed.len(),
+        2,
+        "initiator, then responder on key confirmation"
+    );
+    assert_eq!(
+        pair.b.received.len(),
+        1,
+        "the staged packet is flushed after the handshake"
+    );
 
     for n in 1..=10_000u64 {
         let len = (n as usize * 7) % 1400 + 1;
@@ -39,7 +47,10 @@ fn handshake_then_ten_thousand_packets_each_way() {
         assert_eq!(got, &payload(n + 1_000_000, len), "B->A packet {n}");
     }
     assert!(pair.stats.rejected.is_empty(), "{:?}", pair.stats.rejected);
-    assert_eq!(pair.stats.initiations_sent, 1, "10 s of traffic needs no second handshake");
+    assert_eq!(
+        pair.stats.initiations_sent, 1,
+        "10 s of traffic needs no second handshake"
+    );
 }
 
 /// The responder holds its new keypair in `next` and may not send on it until the initiator's first transport
@@ -49,8 +60,14 @@ fn responder_waits_for_key_confirmation() {
     let mut pair = Pair::new(2);
     pair.confirm_handshakes = false;
     pair.handshake(Side::A);
-    assert!(pair.a.tunnel.current_keypair().is_some(), "the initiator may send at once");
-    assert!(pair.b.tunnel.current_keypair().is_none(), "the responder's keypair waits in `next`");
+    assert!(
+        pair.a.tunnel.current_keypair().is_some(),
+        "the initiator may send at once"
+    );
+    assert!(
+        pair.b.tunnel.current_keypair().is_none(),
+        "the responder's keypair waits in `next`"
+    );
     let mut buf = [0u8; 128];
     let err = pair
         .b
@@ -64,7 +81,12 @@ fn responder_waits_for_key_confirmation() {
     assert_eq!(pair.b.received.len(), 1);
     // (B's refused send above also asked for a handshake of its own, which may follow: only the order of the
     // first two completions matters here.)
-    let completions: Vec<Side> = pair.stats.handshakes_completed.iter().map(|e| e.1).collect();
+    let completions: Vec<Side> = pair
+        .stats
+        .handshakes_completed
+        .iter()
+        .map(|e| e.1)
+        .collect();
     assert_eq!(completions[..2], [Side::A, Side::B]);
     pair.send(Side::B, b"answer");
     assert_eq!(pair.a.received, [b"answer".to_vec()]);
@@ -121,7 +143,10 @@ fn keypair_rejected_at_reject_after_time() {
     }
     let delivered = pair.stats.data_delivered;
     assert_eq!(delivered, 2 * n + 1);
-    assert!(pair.stats.initiations_lost > 0, "rekeys were attempted and lost");
+    assert!(
+        pair.stats.initiations_lost > 0,
+        "rekeys were attempted and lost"
+    );
 
     // 1 ms before the limit: a message can still be sealed ...
     pair.advance(birth + REJECT_AFTER_TIME - MS - pair.now);
@@ -134,7 +159,11 @@ fn keypair_rejected_at_reject_after_time() {
     // ... but delivered 1 ms later it is refused by the receiver.
     pair.advance(MS);
     assert_eq!(pair.now, birth + REJECT_AFTER_TIME);
-    let err = pair.b.tunnel.decapsulate(&mut buf[..sealed], pair.now).unwrap_err();
+    let err = pair
+        .b
+        .tunnel
+        .decapsulate(&mut buf[..sealed], pair.now)
+        .unwrap_err();
     assert_eq!(err, TunnelError::Expired);
     // And from that moment the sender refuses too.
     let err = pair
@@ -153,10 +182,16 @@ fn keys_zeroed_after_three_reject_after_times() {
     let derived = pair.a.tunnel.current_keypair().unwrap().birth();
     pair.lose_handshakes = true;
     pair.advance(derived + ZERO_KEYS_AFTER - MS - pair.now);
-    assert!(pair.a.tunnel.current_keypair().is_some(), "kept until 540 s");
+    assert!(
+        pair.a.tunnel.current_keypair().is_some(),
+        "kept until 540 s"
+    );
     pair.advance(MS);
     assert!(pair.a.tunnel.current_keypair().is_none(), "zeroed at 540 s");
-    assert!(pair.b.tunnel.current_keypair().is_none(), "the responder too");
+    assert!(
+        pair.b.tunnel.current_keypair().is_none(),
+        "the responder too"
+    );
     assert_eq!(pair.a.tunnel.live_indices().count(), 0);
 }
 
@@ -170,7 +205,11 @@ fn passive_keepalive_after_ten_seconds() {
     pair.advance(Duration::from_millis(9_999));
     assert_eq!(pair.stats.keepalives_delivered, before);
     pair.advance(MS);
-    assert_eq!(pair.stats.keepalives_delivered, before + 1, "B answered with a keepalive at 10 s");
+    assert_eq!(
+        pair.stats.keepalives_delivered,
+        before + 1,
+        "B answered with a keepalive at 10 s"
+    );
 }
 
 /// A transport message addressed to an index the tunnel does not hold is refused, not misrouted.
@@ -179,8 +218,16 @@ fn unknown_index_is_refused() {
     let mut pair = Pair::new(8);
     pair.send(Side::A, b"hello");
     let mut buf = [0u8; 128];
-    let len = pair.a.tunnel.encapsulate(&mut buf, 8, 1420, pair.now, Duration::ZERO).unwrap();
+    let len = pair
+        .a
+        .tunnel
+        .encapsulate(&mut buf, 8, 1420, pair.now, Duration::ZERO)
+        .unwrap();
     buf[4..8].copy_from_slice(&0xdead_beef_u32.to_le_bytes());
-    let err = pair.b.tunnel.decapsulate(&mut buf[..len], pair.now).unwrap_err();
+    let err = pair
+        .b
+        .tunnel
+        .decapsulate(&mut buf[..len], pair.now)
+        .unwrap_err();
     assert_eq!(err, TunnelError::UnknownIndex);
 }

@@ -189,7 +189,12 @@ impl Pair {
 
     fn tick(&mut self, side: Side) -> bool {
         let now = self.now;
-        if !self.end(side).tunnel.next_deadline().is_some_and(|d| d <= now) {
+        if !self
+            .end(side)
+            .tunnel
+            .next_deadline()
+            .is_some_and(|d| d <= now)
+        {
             return false;
         }
         let outcome = self.end(side).tunnel.tick(now);
@@ -280,14 +285,11 @@ impl Pair {
         // Each round either clears a due timer or re-arms it in the future; the cap only catches a timer that
         // stays due forever, which would be a bug worth a loud failure rather than a hung test.
         for _ in 0..1_000_000 {
-            let due = [
-                self.a.tunnel.next_deadline(),
-                self.b.tunnel.next_deadline(),
-            ]
-            .into_iter()
-            .flatten()
-            .filter(|&d| d <= end)
-            .min();
+            let due = [self.a.tunnel.next_deadline(), self.b.tunnel.next_deadline()]
+                .into_iter()
+                .flatten()
+                .filter(|&d| d <= end)
+                .min();
             match due {
                 Some(d) => {
                     self.now = self.now.max(d);
@@ -306,5 +308,7 @@ impl Pair {
 
 /// A recognisable payload for packet `n` of length `len`.
 pub fn payload(n: u64, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (n as usize).wrapping_mul(31).wrapping_add(i) as u8).collect()
+    (0..len)
+        .map(|i| (n as usize).wrapping_mul(31).wrapping_add(i) as u8)
+        .collect()
 }

@@ -1,0 +1,66 @@
+//! UAPI response text: `get` state dumps and `errno=` status lines.
+
+use std::fmt::Write as _;
+use std::time::UNIX_EPOCH;
+
+use crate::key::write_hex_line;
+use crate::state::{nonzero_key, DeviceState};
+
+/// Appends the answer to `get=1`: the state, `errno=0` and the empty line.
+///
+/// Keys and order follow what wireguard-go sends and the `wg` tool parses:
+/// `private_key` (if set), `listen_port`, `fwmark` (if nonzero), then per
+/// peer `public_key`, `preshared_key` (if set), `protocol_version=1`,
+/// `endpoint` (if known), `last_handshake_time_sec`/`_nsec`, `tx_bytes`,
+/// `rx_bytes`, `persistent_keepalive_interval` and one `allowed_ip` per
+/// prefix. The output contains the private key: keep `out` in a
+/// `zeroize::Zeroizing<String>`.
+pub fn write_get_response(state: &DeviceState, out: &mut String) {
+    if let Some(key) = nonzero_key(&state.private_key) {
+        write_hex_line(out, "private_key", key);
+    }
+    // fmt::Write for String cannot fail, so the results are ignored.
+    let _ = writeln!(out, "listen_port={}", state.listen_port);
+    if state.fwmark != 0 {
+        let _ = writeln!(out, "fwmark={}", state.fwmark);
+    }
+    for peer in &state.peers {
+        write_hex_line(out, "public_key", &peer.public_key);
+        if let Some(psk) = nonzero_key(&peer.preshared_key) {
+            write_hex_line(out, "preshared_key", psk);
+        }
+        out.push_str("protocol_version=1\n");
+        if let Some(endpoint) = peer.endpoint {
+            let _ = writeln!(out, "endpoint={endpoint}");
+        }
+        // A handshake before 1970 cannot happen on a sane clock; report it
+        // as "never" (0) rather than failing the whole response.
+        let since_epoch = peer
+            .last_handshake
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .unwrap_or_default();
+        let _ = writeln!(out, "last_handshake_time_sec={}", since_epoch.as_secs());
+        let _ = writeln!(
+            out,
+            "last_handshake_time_nsec={}",
+            since_epoch.subsec_nanos()
+        );
+        let _ = writeln!(out, "tx_bytes={}", peer.tx_bytes);
+        let _ = writeln!(out, "rx_bytes={}", peer.rx_bytes);
+        let _ = writeln!(
+            out,
+            "persistent_keepalive_interval={}",
+            peer.persistent_keepalive_interval
+        );
+        for prefix in &peer.allowed_ips {
+            let _ = writeln!(out, "allowed_ip={prefix}");
+        }
+    }
+    write_errno(0, out);
+}
+
+/// Appends `errno=CODE` and the terminating empty line: the whole answer to
+/// `set=1`, or the tail of any answer. `code` is a positive errno (0 = OK).
+pub fn write_errno(code: u32, out: &mut String) {
+    let _ = write!(out, "errno={code}\n\n");
+}
