@@ -2,7 +2,7 @@
 //!
 //! # Layout
 //!
-//! The bitmap is a ring of [`SLOTS`] atomic 64-bit slots. Each slot holds 32 bitmap bits (the low half) for one
+//! The bitmap is a ring of 256 atomic 64-bit slots. Each slot holds 32 bitmap bits (the low half) for one
 //! 32-counter *block*, and in its high half the low 32 bits of that block's *generation* (`counter >> 13`): block
 //! `b` always lives in slot `b % 256`, so blocks `b`, `b + 256`, `b + 512` ... share a slot and are told apart by
 //! the generation. `top` holds the highest counter accepted so far plus one (zero: nothing accepted yet).
@@ -22,11 +22,13 @@
 //! the true generation is never above the reference: the reconstruction is exact, or the slot is at least 2^32
 //! generations (2^45 counters) stale, in which case any bits it holds are noise that can only cause refusals.
 //!
-//! 1. *At most once.* A counter is accepted only by a successful compare-and-swap that sets its bit. A swap that
-//!    installs a new generation only ever moves the slot's true generation forward (it happens only when the
-//!    reconstructed generation, an upper bound of the true one, is below the counter's). So once a counter's bit
-//!    is set, the slot either keeps that generation and the bit, or holds a newer generation forever after, which
-//!    refuses the counter. Of two threads racing on one counter exactly one swap succeeds; the other re-reads.
+//! 1. *At most once.* Call the reconstructed generation of a slot its *effective* generation. It never
+//!    decreases: the reference only grows with `top`, and a swap that installs a new generation installs one
+//!    above the effective generation of that moment. A counter is accepted only by a successful compare-and-swap
+//!    that sets its bit while the slot's effective generation equals the counter's own. Afterwards the effective
+//!    generation either stays equal (then the slot only had further bits ORed in, so the bit is still set) or is
+//!    larger, and both refuse the counter. Of two threads racing on one counter exactly one swap succeeds; the
+//!    other re-reads the slot and sees the bit.
 //! 2. *Never behind the window.* A counter is refused when it is more than [`REPLAY_WINDOW`] behind the highest
 //!    accepted counter, checked before AND after the successful swap (the second check catches a window that slid
 //!    while this thread was between the two; its bit is then set, harmlessly, for a counter nobody may accept).

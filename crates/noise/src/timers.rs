@@ -11,6 +11,16 @@
 //! * after sending a keepalive call [`Timers::on_keepalive_sent`]; [`TimerAction::SendKeepalive`] with no usable
 //!   keypair means "stage an empty packet", which like any staged packet needs
 //!   [`Timers::on_handshake_needed`].
+//!
+//! The rules that depend on the current keypair ("rekey on send", "rekey on receive") are recorded by the send
+//! and receive events and evaluated by the next `poll` against its [`SessionView`]; `next_deadline` reports them
+//! as due at the time of their event, so a caller that polls whenever `next_deadline() <= now` (typically once
+//! after each batch of packets) applies them without delay.
+//!
+//! Deliberately left out: the reference implementations' "need another keepalive" flag. It re-arms the
+//! keepalive timer when data arrived while the timer was pending, but sending that keepalive acknowledges
+//! everything received before it, and their own "any authenticated packet sent" hook cancels the re-armed timer
+//! as soon as the keepalive goes out; data arriving later re-arms the timer by the normal rule.
 
 use core::time::Duration;
 
@@ -316,7 +326,9 @@ impl Timers {
                 .map(|started| now.saturating_sub(started));
             if gave_up_after.is_some_and(|elapsed| elapsed >= REKEY_ATTEMPT_TIME) {
                 // Rule: after REKEY_ATTEMPT_TIME of unanswered initiations, stop: drop staged packets, owe no
-                // keepalive, and make sure leftovers of the failed exchange are erased eventually.
+                // keepalive, and make sure leftovers of the failed exchange are erased eventually. Measured in
+                // time as the whitepaper states it; Linux and wireguard-go count retries instead and give up
+                // once more than 90 / 5 = 18 retries went unanswered, i.e. about 10 s later than this.
                 give_up = true;
                 self.attempts_started = None;
                 self.send_keepalive = None;
@@ -376,6 +388,7 @@ impl Timers {
         if take_if_due(&mut self.send_freshness_pending, now) {
             // Rule (rekey on send): after REKEY_AFTER_MESSAGES messages, either side rekeys; after REKEY_AFTER_TIME
             // only the initiator does, so both sides do not start competing handshakes at the same moment.
+            // Ages compare with `>=` as in Linux ("expired at birth + limit"); wireguard-go uses `>`.
             stale_on_send = current.is_some_and(|k| {
                 k.sending_counter > REKEY_AFTER_MESSAGES
                     || (k.is_initiator && now.saturating_sub(k.birth) >= REKEY_AFTER_TIME)
