@@ -3,12 +3,12 @@
 //! and partial (NEEDS_CSUM) checksums are completed. The packets are then encrypted one by one,
 //! so each must be exactly what the kernel would have put on a wire.
 
-use crate::checksum::{checksum, pseudo_header_sum};
 use crate::tun_batch::TunRecvBatch;
 use crate::virtio::{
     VirtioNetHdr, F_NEEDS_CSUM, GSO_ECN, GSO_NONE, GSO_TCPV4, GSO_TCPV6, GSO_UDP_L4,
 };
 use std::fmt;
+use wgxdp_wire::checksum::{ipv4_header_checksum, Checksum};
 
 const PROTO_TCP: u8 = 6;
 const PROTO_UDP: u8 = 17;
@@ -226,8 +226,7 @@ impl Layout {
             // Linux gives every segment its own ID, counting up from the super-packet's.
             let id = u16::from_be_bytes([out[4], out[5]]).wrapping_add(index as u16);
             out[4..6].copy_from_slice(&id.to_be_bytes());
-            out[10..12].fill(0);
-            let sum = !checksum(&out[..self.ip_len], 0);
+            let sum = ipv4_header_checksum(&out[..self.ip_len]);
             out[10..12].copy_from_slice(&sum.to_be_bytes());
         }
         let t = self.ip_len;
@@ -253,8 +252,14 @@ impl Layout {
         } else {
             (&out[12..16], &out[16..20])
         };
-        let pseudo = pseudo_header_sum(self.protocol, src, dst, l4_len as u32);
-        let mut sum = !checksum(&out[t..], pseudo);
+        // Pseudo-header (addresses, protocol, transport length) then the transport header and payload.
+        let mut acc = Checksum::new();
+        acc.add_bytes(src);
+        acc.add_bytes(dst);
+        acc.add_u16(u16::from(self.protocol));
+        acc.add_u32(l4_len as u32);
+        acc.add_bytes(&out[t..]);
+        let mut sum = acc.finish();
         if sum == 0 && self.protocol == PROTO_UDP {
             // 0 means "no checksum" in UDP; the ones-complement equivalent is all ones.
             sum = 0xffff;
@@ -274,7 +279,10 @@ fn complete_checksum(packet: &mut [u8], start: usize, offset: usize) -> Result<(
     let seed = u16::from_be_bytes([field[0], field[1]]);
     field.fill(0);
     let covered = packet.get(start..).ok_or(SplitError::Truncated)?;
-    let mut sum = !checksum(covered, u64::from(seed));
+    let mut acc = Checksum::new();
+    acc.add_u16(seed);
+    acc.add_bytes(covered);
+    let mut sum = acc.finish();
     if sum == 0 {
         // As the kernel does (CSUM_MANGLED_0): required for UDP, equivalent for TCP.
         sum = 0xffff;

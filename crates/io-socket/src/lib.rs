@@ -9,7 +9,6 @@
 //!
 //! Every buffer is allocated up front; steady-state I/O does not allocate per packet.
 
-mod checksum;
 mod error;
 mod gso_split;
 mod sockaddr;
@@ -26,7 +25,6 @@ pub mod virtio;
 #[doc(hidden)]
 pub mod netns;
 
-pub use checksum::{checksum, pseudo_header_sum};
 pub use error::BatchError;
 pub use gso_split::{split_super_packet, SplitError};
 pub use tun::{TunConfig, TunDevice, TunQueue, DEFAULT_MTU};
