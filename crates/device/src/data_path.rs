@@ -1,0 +1,216 @@
+//! The per-packet paths run by worker threads: transport messages from the network, packets from TUN.
+//!
+//! Neither holds a lock while sealing or opening: the keypair comes from a lock-free cache (sending) or the
+//! lock-free index table (receiving). Each packet then takes its peer's lock briefly to report the event to
+//! the timers (and read or update the endpoint). That per-packet lock is acceptable for now; the timers could
+//! become atomics later if profiles show contention on a single busy peer.
+
+use core::net::SocketAddr;
+use core::ops::Range;
+use core::sync::atomic::Ordering;
+use core::time::Duration;
+
+use wgxdp_noise::constants::{REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME, REKEY_ON_RECEIVE_AGE};
+use wgxdp_noise::{Keypair, TransportError};
+use wgxdp_wire::{inner_packet, wg_layout};
+
+use crate::counters::LiveCounters;
+use crate::device::Device;
+use crate::drop_reason::DropReason;
+use crate::verdict::{Inbound, MessageKind, Outbound};
+
+impl Device {
+    /// A transport message from the network at `src`, decrypted in place. On [`Inbound::Tun`] write
+    /// `msg[range]` to TUN (padding already trimmed by the inner IP header's length).
+    ///
+    /// Roaming: once the message is authenticated, the peer's endpoint becomes `src`, BEFORE the ACL check (a
+    /// packet the ACL drops still proves where the peer is).
+    pub fn receive_transport(&self, src: SocketAddr, msg: &mut [u8], now: Duration) -> Inbound {
+        match self.open_transport(src, msg, now) {
+            Ok(inbound) => inbound,
+            Err(reason) => self.dropped(reason),
+        }
+    }
+
+    fn open_transport(
+        &self,
+        src: SocketAddr,
+        msg: &mut [u8],
+        now: Duration,
+    ) -> Result<Inbound, DropReason> {
+        if MessageKind::of(msg) != MessageKind::Transport {
+            return Err(DropReason::Malformed);
+        }
+        let receiver = msg
+            .get(wg_layout::transport::RECEIVER..wg_layout::transport::RECEIVER + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+            .ok_or(DropReason::Malformed)?;
+        let entry = self.indices.get(receiver).ok_or(DropReason::UnknownIndex)?;
+        let keypair = entry.keypair.ok_or(DropReason::UnknownIndex)?;
+        if keypair.is_expired(now) {
+            return Err(DropReason::Expired);
+        }
+        let opened = keypair.open(msg).map_err(|e| match e {
+            TransportError::Replay | TransportError::CounterTooLarge => DropReason::Replay,
+            TransportError::Decrypt => DropReason::Decrypt,
+            _ => DropReason::Malformed,
+        })?;
+        let peer = entry.peer;
+        let keepalive = opened.plaintext.is_empty();
+        {
+            let mut st = peer.lock();
+            if st.removed {
+                return Err(DropReason::UnknownIndex);
+            }
+            let update = st
+                .tunnel
+                .as_mut()
+                .and_then(|t| t.on_received(receiver, keepalive, now));
+            if let Some(update) = update {
+                // The responder's new keypair is confirmed: it is current now.
+                self.indices.apply(&peer, &update);
+                peer.refresh_sending(&st);
+                LiveCounters::add(&self.counters.handshakes_completed, 1);
+                if !st.staged.is_empty() {
+                    self.flush_pending.store(true, Ordering::Release);
+                    self.request_wake();
+                }
+            }
+            if st.endpoint != Some(src) {
+                st.endpoint = Some(src);
+            }
+        }
+        peer.add_rx(msg.len());
+        LiveCounters::add(&self.counters.rx_packets, 1);
+        LiveCounters::add(&self.counters.rx_bytes, msg.len() as u64);
+        if keypair.is_initiator() && now.saturating_sub(keypair.birth()) >= REKEY_ON_RECEIVE_AGE {
+            // The timers evaluate "rekey on receive" at the next tick; make sure one happens now.
+            self.request_wake();
+        }
+        if keepalive {
+            LiveCounters::add(&self.counters.keepalives_received, 1);
+            return Ok(Inbound::Consumed);
+        }
+        let plaintext = msg
+            .get(opened.plaintext.clone())
+            .ok_or(DropReason::Malformed)?;
+        let inner = inner_packet(plaintext).map_err(|_| DropReason::InvalidInnerPacket)?;
+        if inner.len > plaintext.len() || inner.len == 0 {
+            return Err(DropReason::InvalidInnerPacket);
+        }
+        if !self.routes.check_source(peer.id, inner.src) {
+            return Err(DropReason::Acl);
+        }
+        let start = opened.plaintext.start;
+        Ok(Inbound::Tun(Range {
+            start,
+            end: start + inner.len,
+        }))
+    }
+
+    /// A packet read from TUN, at `buf[HEADROOM..HEADROOM + len]` (see [`Device::HEADROOM`] and
+    /// [`Device::TAILROOM`]). Routed by its inner destination and sealed in place: on [`Outbound::Send`] send
+    /// `buf[..len]`. Without a session the packet is staged and a handshake requested.
+    pub fn send(&self, buf: &mut [u8], len: usize, now: Duration) -> Outbound {
+        match self.seal_outbound(buf, len, now) {
+            Ok(out) => out,
+            Err(reason) => {
+                self.counters.drop(reason);
+                Outbound::Dropped(reason)
+            }
+        }
+    }
+
+    fn seal_outbound(
+        &self,
+        buf: &mut [u8],
+        len: usize,
+        now: Duration,
+    ) -> Result<Outbound, DropReason> {
+        let payload = Self::HEADROOM
+            .checked_add(len)
+            .and_then(|end| buf.get(Self::HEADROOM..end))
+            .ok_or(DropReason::SealFailed)?;
+        let inner = inner_packet(payload).map_err(|_| DropReason::InvalidInnerPacket)?;
+        let peer_id = self.routes.lookup(inner.dst).ok_or(DropReason::NoRoute)?;
+        let peer = self.peer_by_id(peer_id).ok_or(DropReason::NoRoute)?;
+
+        if let Some(keypair) = peer.sending.load_full().filter(|k| !k.is_expired(now)) {
+            match keypair.seal(buf, len, self.config.mtu) {
+                Ok(sealed) => {
+                    let endpoint = {
+                        let mut st = peer.lock();
+                        if st.removed {
+                            return Err(DropReason::NoRoute);
+                        }
+                        let endpoint = st.endpoint.ok_or(DropReason::NoEndpoint)?;
+                        let jitter = st.next_jitter();
+                        if let Some(tunnel) = st.tunnel.as_mut() {
+                            tunnel.on_sent(now, false, jitter);
+                        }
+                        endpoint
+                    };
+                    peer.add_tx(sealed);
+                    LiveCounters::add(&self.counters.tx_packets, 1);
+                    LiveCounters::add(&self.counters.tx_bytes, sealed as u64);
+                    if wants_rekey_on_send(&keypair, now) {
+                        self.request_wake();
+                    }
+                    return Ok(Outbound::Send {
+                        endpoint,
+                        len: sealed,
+                    });
+                }
+                // Out of counters: this keypair is done; stage and rekey like having no session.
+                Err(TransportError::CountersExhausted) => {}
+                Err(_) => return Err(DropReason::SealFailed),
+            }
+        }
+
+        // Slow path: no usable keypair. Stage the packet (copied out of the worker's buffer) and ask for a
+        // handshake.
+        let payload = buf
+            .get(Self::HEADROOM..Self::HEADROOM + len)
+            .ok_or(DropReason::SealFailed)?;
+        let mut st = peer.lock();
+        if st.removed {
+            return Err(DropReason::NoRoute);
+        }
+        let session_ready = match st.tunnel.as_ref() {
+            None => return Err(DropReason::NoSession),
+            Some(t) => t.sending_keypair(now).is_some(),
+        };
+        while !st.staged.is_empty() && st.staged.len() >= self.config.max_staged_per_peer {
+            st.staged.pop_front();
+            self.counters.drop(DropReason::StagedOverflow);
+        }
+        if self.config.max_staged_per_peer == 0 {
+            self.counters.drop(DropReason::StagedOverflow);
+        } else {
+            st.staged.push_back(payload.to_vec());
+            LiveCounters::add(&self.counters.staged, 1);
+        }
+        if session_ready {
+            // A handshake completed between the cache load and the lock: just flush.
+            self.flush_pending.store(true, Ordering::Release);
+        } else if let Some(tunnel) = st.tunnel.as_mut() {
+            tunnel.request_handshake(now);
+        }
+        drop(st);
+        self.request_wake();
+        Ok(Outbound::Staged)
+    }
+
+    pub(crate) fn dropped(&self, reason: DropReason) -> Inbound {
+        self.counters.drop(reason);
+        Inbound::Dropped(reason)
+    }
+}
+
+/// Whether sending on `keypair` should start a new handshake (whitepaper "rekey on send"); the timers decide
+/// at the next tick, this only makes sure that tick happens soon.
+fn wants_rekey_on_send(keypair: &Keypair, now: Duration) -> bool {
+    keypair.sending_counter() > REKEY_AFTER_MESSAGES
+        || (keypair.is_initiator() && now.saturating_sub(keypair.birth()) >= REKEY_AFTER_TIME)
+}

@@ -1,0 +1,42 @@
+//! Datagrams the control side of the device wants sent: handshake messages, cookie replies, keepalives and
+//! flushed staged packets. Handshake rate, not packet rate, so plain owned buffers are fine.
+
+use core::net::SocketAddr;
+
+/// A queue of `(destination, UDP payload)` pairs for the caller to send, in order.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    datagrams: Vec<(SocketAddr, Vec<u8>)>,
+}
+
+impl Outbox {
+    /// An empty outbox.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Queue one datagram.
+    pub fn push(&mut self, to: SocketAddr, payload: Vec<u8>) {
+        self.datagrams.push((to, payload));
+    }
+
+    /// Number of datagrams queued.
+    pub fn len(&self) -> usize {
+        self.datagrams.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.datagrams.is_empty()
+    }
+
+    /// The queued datagrams, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = &(SocketAddr, Vec<u8>)> {
+        self.datagrams.iter()
+    }
+
+    /// Take every queued datagram, leaving the outbox empty (and keeping its capacity).
+    pub fn drain(&mut self) -> impl Iterator<Item = (SocketAddr, Vec<u8>)> + '_ {
+        self.datagrams.drain(..)
+    }
+}

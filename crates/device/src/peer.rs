@@ -1,0 +1,123 @@
+//! One peer of the device: its identity, the per-peer lock and the lock-free pieces the data path reads.
+
+use core::net::SocketAddr;
+use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use arc_swap::ArcSwapOption;
+use wgxdp_noise::constants::REKEY_TIMEOUT_JITTER_MAX;
+use wgxdp_noise::{Keypair, PresharedKey, PublicKey, Tunnel};
+
+/// Stable slot id of a peer: the value stored in the allowed-IPs table. Ids are never reused while the device
+/// lives, so a stale id seen by a worker can only miss, never name a different peer.
+pub type PeerId = u32;
+
+/// A peer. Shared (`Arc`) by the peer table, the receiver-index table and in-flight data-path calls.
+pub(crate) struct Peer {
+    pub id: PeerId,
+    pub public: PublicKey,
+    /// Base64 public key, computed once for explanations and stats.
+    pub label: String,
+    /// Cache of the tunnel's current keypair so workers seal without taking the lock. Kept equal to
+    /// `tunnel.current_keypair()` by every code path that changes keypairs (see `Device::follow_update`).
+    pub sending: ArcSwapOption<Keypair>,
+    pub rx_bytes: AtomicU64,
+    pub tx_bytes: AtomicU64,
+    state: Mutex<PeerState>,
+}
+
+/// Everything about a peer that changes under its lock.
+pub(crate) struct PeerState {
+    /// `None` while the interface has no private key: no handshake is possible.
+    pub tunnel: Option<Tunnel>,
+    /// Set once the peer is removed: late handshake or data-path calls must not register anything for it.
+    pub removed: bool,
+    pub endpoint: Option<SocketAddr>,
+    /// Kept here as well as in the tunnel because a private-key change rebuilds the tunnel.
+    pub psk: Option<PresharedKey>,
+    pub persistent_keepalive: u16,
+    /// Packets waiting for a session, oldest first (each is the bare inner packet).
+    pub staged: VecDeque<Vec<u8>>,
+    /// Last completed handshake (monotonic), kept across tunnel rebuilds.
+    pub last_handshake: Option<Duration>,
+    /// Xorshift state for timer jitter on the data path, which has no RNG argument. Jitter only spreads
+    /// timers apart; it need not be unpredictable.
+    jitter_state: u64,
+}
+
+impl Peer {
+    pub fn new(id: PeerId, public: PublicKey, tunnel: Option<Tunnel>, jitter_seed: u64) -> Self {
+        Self {
+            id,
+            public,
+            label: public.to_base64(),
+            sending: ArcSwapOption::empty(),
+            rx_bytes: AtomicU64::new(0),
+            tx_bytes: AtomicU64::new(0),
+            state: Mutex::new(PeerState {
+                tunnel,
+                removed: false,
+                endpoint: None,
+                psk: None,
+                persistent_keepalive: 0,
+                staged: VecDeque::new(),
+                last_handshake: None,
+                // Xorshift must not start at zero.
+                jitter_state: jitter_seed | 1,
+            }),
+        }
+    }
+
+    /// The peer's lock. A poisoned lock (a panic elsewhere while holding it) still holds consistent enough
+    /// state for counters and teardown, so it is recovered rather than propagated.
+    pub fn lock(&self) -> MutexGuard<'_, PeerState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn add_rx(&self, n: usize) {
+        self.rx_bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub fn add_tx(&self, n: usize) {
+        self.tx_bytes.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    /// Publish the tunnel's current keypair to the lock-free cache.
+    pub fn refresh_sending(&self, state: &PeerState) {
+        let current = state
+            .tunnel
+            .as_ref()
+            .and_then(|t| t.current_keypair().cloned());
+        let cached = self.sending.load();
+        let same = match (&*cached, &current) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            self.sending.store(current);
+        }
+    }
+}
+
+impl PeerState {
+    /// A jitter in `[0, REKEY_TIMEOUT_JITTER_MAX)` for `Tunnel::on_sent`.
+    pub fn next_jitter(&mut self) -> Duration {
+        let mut x = self.jitter_state;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.jitter_state = x;
+        Duration::from_nanos(x % REKEY_TIMEOUT_JITTER_MAX.as_nanos() as u64)
+    }
+
+    /// Last completed handshake, from the live tunnel or from before its last rebuild.
+    pub fn last_handshake(&self) -> Option<Duration> {
+        self.tunnel
+            .as_ref()
+            .and_then(Tunnel::last_handshake)
+            .or(self.last_handshake)
+    }
+}
