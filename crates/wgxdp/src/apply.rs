@@ -1,0 +1,74 @@
+//! Applying a `set` (from UAPI or `--config`) to the running daemon: the device change,
+//! the socket rebind it may need, the fwmark, and the shadowing warnings, as one step.
+
+use crate::shared::Shared;
+use crate::{log_info, log_warn};
+use rand::rngs::OsRng;
+use std::fmt;
+use wgxdp_uapi::SetRequest;
+
+/// EADDRINUSE, answered when the new listen port is taken (as wireguard-go does).
+const EADDRINUSE: u32 = 98;
+/// EIO for other bind failures.
+const EIO: u32 = 5;
+
+/// Why a `set` was refused; nothing of it was applied.
+#[derive(Debug)]
+pub struct SetFailure {
+    /// Positive errno for the UAPI answer.
+    pub errno: u32,
+    /// For the log and for `--config` errors.
+    pub message: String,
+}
+
+impl fmt::Display for SetFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (errno {})", self.message, self.errno)
+    }
+}
+
+impl std::error::Error for SetFailure {}
+
+/// Applies `request`: binds a new listen port first (so a taken port refuses the whole
+/// request), then the device change, then puts the new sockets in place and sets the fwmark.
+/// Returns the number of shadowing warnings logged.
+pub fn apply_set(shared: &Shared, request: &SetRequest) -> Result<usize, SetFailure> {
+    let _guard = shared.control_lock();
+    let pending = match request.listen_port {
+        Some(port) => shared.sockets.prepare_port(port).map_err(|e| SetFailure {
+            errno: match e.raw_os_error() {
+                Some(libc::EADDRINUSE) => EADDRINUSE,
+                Some(code) => u32::try_from(code).unwrap_or(EIO),
+                None => EIO,
+            },
+            message: format!("cannot bind listen port {port}: {e}"),
+        })?,
+        None => None,
+    };
+    let now = shared.clock.now();
+    let outcome = shared
+        .device
+        .apply_set(request, now, &mut OsRng)
+        .map_err(|e| SetFailure {
+            errno: e.errno(),
+            message: e.to_string(),
+        })?;
+    // From here on the request is applied; what follows cannot refuse it any more.
+    if let Some(pending) = pending {
+        let bound = shared.sockets.commit(pending);
+        shared.device.set_bound_port(bound);
+        shared.wake_workers();
+        log_info!("{}: listening on UDP port {bound}", shared.interface);
+    }
+    if let Some(mark) = outcome.fwmark {
+        if let Err(e) = shared.sockets.set_fwmark(mark) {
+            log_warn!("{}: cannot set fwmark {mark}: {e}", shared.interface);
+        }
+    }
+    for warning in &outcome.warnings {
+        log_warn!("{}: {warning}", shared.interface);
+    }
+    // Persistent keepalives and new endpoints may want packets sent now.
+    shared.handshakes.wake();
+    Ok(outcome.warnings.len())
+}

@@ -1,0 +1,180 @@
+//! Command line: `wgxdp up|explain|stats ...`, and `wgxdp [-f] IFNAME` as a wireguard-go drop-in.
+//!
+//! The drop-in form is a top-level positional that conflicts with the subcommands, so
+//! `wgxdp wg0` and `wgxdp up wg0` both parse (an interface literally named `up`, `explain`,
+//! `stats` or `help` must use `wgxdp up NAME`).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Largest worker count accepted; more threads than this only add contention on one device.
+pub const MAX_WORKERS: usize = 64;
+
+/// wgxdp: a userspace WireGuard endpoint.
+#[derive(Debug, Parser)]
+#[command(
+    name = "wgxdp",
+    version,
+    about = "Userspace WireGuard endpoint (kernel-socket path; AF_XDP later)",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    /// Stay in the foreground (drop-in form only; `up` always does).
+    #[arg(short, long)]
+    pub foreground: bool,
+    /// Interface to create, wireguard-go style: returns once it is ready and keeps serving in
+    /// the background (what wg-quick expects from WG_QUICK_USERSPACE_IMPLEMENTATION).
+    #[arg(value_name = "IFNAME")]
+    pub interface: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the interface and serve it in the foreground until SIGINT/SIGTERM, until the
+    /// interface is deleted, or until its UAPI socket is removed.
+    Up(UpArgs),
+    /// Explain routing and source filtering: for an address, which peer traffic to it goes to
+    /// and from which peer a packet with that source is accepted; for a public key, which of
+    /// the peer's AllowedIPs other peers shadow; with neither, every peer.
+    Explain {
+        /// Interface of a running wgxdp.
+        interface: String,
+        /// An IPv4/IPv6 address or a peer's base64 public key.
+        subject: Option<String>,
+    },
+    /// Counters per worker and per drop reason.
+    Stats {
+        /// Interface of a running wgxdp.
+        interface: String,
+        /// One JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which packet I/O path to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum IoMode {
+    /// Kernel UDP sockets (recvmmsg/sendmmsg, GRO/GSO).
+    Socket,
+    /// AF_XDP (not built yet).
+    Xdp,
+    /// The best path available: sockets for now.
+    Auto,
+}
+
+/// Options of `wgxdp up`.
+#[derive(Clone, Debug, Args)]
+pub struct UpArgs {
+    /// Interface name (at most 15 bytes).
+    pub interface: String,
+    /// Configuration in `wg setconf` format, applied before the interface is reported ready.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Packet I/O path.
+    #[arg(long, value_enum, default_value_t = IoMode::Socket)]
+    pub io: IoMode,
+    /// Worker threads (one TUN queue each); default: one per CPU, at most 16.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=MAX_WORKERS as i64))]
+    pub workers: Option<u16>,
+    /// Tunnel MTU.
+    #[arg(long, default_value_t = 1420, value_parser = clap::value_parser!(u16).range(576..=65_000))]
+    pub mtu: u16,
+    /// Accepted for symmetry with the drop-in form; `up` always runs in the foreground.
+    #[arg(long, hide = true)]
+    pub foreground: bool,
+    /// Internal: write `ready` (or `error: ...`) to stdout once serving; used by the drop-in
+    /// form to know when to return.
+    #[arg(long, hide = true)]
+    pub notify_ready: bool,
+}
+
+impl UpArgs {
+    /// Defaults for an interface name, as the drop-in form uses.
+    pub fn for_interface(interface: String) -> Self {
+        Self {
+            interface,
+            config: None,
+            io: IoMode::Socket,
+            workers: None,
+            mtu: 1420,
+            foreground: false,
+            notify_ready: false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("wgxdp").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn drop_in_form_takes_a_bare_interface() {
+        let cli = parse(&["wg0"]).unwrap();
+        assert_eq!(cli.interface.as_deref(), Some("wg0"));
+        assert!(cli.command.is_none());
+        assert!(!cli.foreground);
+        let cli = parse(&["-f", "wg1"]).unwrap();
+        assert!(cli.foreground);
+        assert_eq!(cli.interface.as_deref(), Some("wg1"));
+        let cli = parse(&["--foreground", "wg2"]).unwrap();
+        assert!(cli.foreground);
+    }
+
+    #[test]
+    fn subcommands_parse_with_their_options() {
+        let cli = parse(&[
+            "up",
+            "wg0",
+            "--config",
+            "/x.conf",
+            "--io",
+            "auto",
+            "--workers",
+            "3",
+            "--mtu",
+            "1380",
+        ])
+        .unwrap();
+        let Some(Command::Up(up)) = cli.command else {
+            panic!("not up: {cli:?}");
+        };
+        assert_eq!(up.interface, "wg0");
+        assert_eq!(up.config, Some(PathBuf::from("/x.conf")));
+        assert_eq!(up.io, IoMode::Auto);
+        assert_eq!(up.workers, Some(3));
+        assert_eq!(up.mtu, 1380);
+        assert!(matches!(
+            parse(&["explain", "wg0", "10.0.0.1"]).unwrap().command,
+            Some(Command::Explain { subject: Some(s), .. }) if s == "10.0.0.1"
+        ));
+        assert!(matches!(
+            parse(&["stats", "wg0", "--json"]).unwrap().command,
+            Some(Command::Stats { json: true, .. })
+        ));
+        assert!(matches!(
+            parse(&["up", "wg0", "--io", "xdp"]).unwrap().command,
+            Some(Command::Up(UpArgs {
+                io: IoMode::Xdp,
+                ..
+            }))
+        ));
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        assert!(parse(&["up", "wg0", "--workers", "0"]).is_err());
+        assert!(parse(&["up", "wg0", "--io", "dpdk"]).is_err());
+        assert!(parse(&["up"]).is_err());
+        assert!(parse(&["wg0", "extra"]).is_err());
+    }
+}

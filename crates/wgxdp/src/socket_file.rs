@@ -1,0 +1,149 @@
+//! Unix socket files the daemon serves on: where they live, creating their directory with
+//! the right mode, refusing to start over a live daemon, and noticing when ours is deleted.
+
+use std::fs::{self, DirBuilder, Permissions};
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+/// Directory of the UAPI sockets, as `wg` looks for them.
+pub const UAPI_DIR: &str = "/var/run/wireguard";
+/// Directory of wgxdp's own control sockets (`explain`, `stats`).
+pub const CONTROL_DIR: &str = "/var/run/wgxdp";
+
+/// `/var/run/wireguard/IFNAME.sock`.
+pub fn uapi_path(interface: &str) -> PathBuf {
+    Path::new(UAPI_DIR).join(format!("{interface}.sock"))
+}
+
+/// `/var/run/wgxdp/IFNAME.ctl`.
+pub fn control_path(interface: &str) -> PathBuf {
+    Path::new(CONTROL_DIR).join(format!("{interface}.ctl"))
+}
+
+/// Checks an interface name before it is used in a path: the kernel limit (15 bytes) and no
+/// characters that would escape the socket directory.
+pub fn validate_interface_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 15 {
+        return Err(format!("interface name {name:?} must be 1 to 15 bytes"));
+    }
+    if name == "." || name == ".." || name.bytes().any(|b| b == b'/' || b <= b' ' || b == 0x7f) {
+        return Err(format!(
+            "interface name {name:?} contains invalid characters"
+        ));
+    }
+    Ok(())
+}
+
+/// A bound listening socket whose file is removed when this is dropped, provided the file
+/// is still the one we created.
+#[derive(Debug)]
+pub struct SocketFile {
+    path: PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+impl SocketFile {
+    /// Creates `path`'s directory (mode 0700), clears a stale socket left by a dead daemon
+    /// (refusing if a live one answers on it), binds, and sets the socket mode to 0600.
+    pub fn bind(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
+        if let Some(dir) = path.parent() {
+            ensure_private_dir(dir)?;
+        }
+        if fs::symlink_metadata(path).is_ok() {
+            if UnixStream::connect(path).is_ok() {
+                return Err(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    format!("{} is served by a running daemon", path.display()),
+                ));
+            }
+            fs::remove_file(path)?;
+        }
+        let listener = UnixListener::bind(path)?;
+        // The directory is 0700 already, so the short window before chmod exposes nothing.
+        fs::set_permissions(path, Permissions::from_mode(0o600))?;
+        let meta = fs::symlink_metadata(path)?;
+        Ok((
+            listener,
+            SocketFile {
+                path: path.to_owned(),
+                dev: meta.dev(),
+                ino: meta.ino(),
+            },
+        ))
+    }
+
+    /// The socket's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the file is still there and still ours (not deleted, not replaced by another
+    /// daemon). wireguard-go shuts down when its socket disappears; so do we.
+    pub fn still_ours(&self) -> bool {
+        fs::symlink_metadata(&self.path)
+            .map(|m| m.dev() == self.dev && m.ino() == self.ino)
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        if self.still_ours() {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Creates `dir` (and parents) if needed and makes it mode 0700, owned by us.
+fn ensure_private_dir(dir: &Path) -> io::Result<()> {
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+    // An existing directory keeps its mode through create(): enforce it.
+    fs::set_permissions(dir, Permissions::from_mode(0o700))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interface_names_are_checked() {
+        assert!(validate_interface_name("wg0").is_ok());
+        assert!(validate_interface_name("a-very-long-nam").is_ok());
+        assert!(validate_interface_name("a-very-long-name").is_err());
+        assert!(validate_interface_name("").is_err());
+        assert!(validate_interface_name("../x").is_err());
+        assert!(validate_interface_name("..").is_err());
+        assert!(validate_interface_name("a b").is_err());
+    }
+
+    #[test]
+    fn socket_file_lifecycle() {
+        let dir = std::env::temp_dir().join(format!("wgxdp-sockfile-{}", std::process::id()));
+        let path = dir.join("sub").join("t.sock");
+        let (listener, file) = SocketFile::bind(&path).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let dmode = fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(dmode, 0o700);
+        assert!(file.still_ours());
+        // A live listener makes a second bind refuse.
+        let err = SocketFile::bind(&path).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        // A stale file (nobody listening) is replaced.
+        drop(listener);
+        std::mem::forget(file);
+        let (_listener2, file2) = SocketFile::bind(&path).unwrap();
+        assert!(file2.still_ours());
+        fs::remove_file(&path).unwrap();
+        assert!(!file2.still_ours());
+        drop(file2);
+        let _ = fs::remove_dir_all(&dir);
+    }
+}
