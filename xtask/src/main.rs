@@ -1,15 +1,17 @@
 //! Project automation, so that every workflow is one command that works the same for a developer and for CI.
 //!
-//! `cargo xtask test`  — formatting, clippy with warnings as errors, and every test of the workspace.
-//! `cargo xtask demo`  — the main job end to end (see README.md).
+//! `cargo xtask test`  — formatting, clippy with warnings as errors, every test of the workspace, benches built,
+//!                       then the netns interop suite (tests/netns/, needs root: skipped loudly otherwise).
+//! `cargo xtask demo`  — wgxdp and a wireguard-go peer in two namespaces: traffic, result and stats (needs root).
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
-        Some("demo") => demo(&args[1..]),
+        Some("demo") => demo(),
         _ => {
             eprintln!("usage: cargo xtask <test|demo>");
             return ExitCode::from(2);
@@ -53,11 +55,67 @@ fn test() -> Result<(), String> {
     )?;
     cargo("tests", &["test", "--workspace", "--no-fail-fast"])?;
     // Benches are compiled (not run) so that a bench that no longer builds fails CI.
-    cargo("benches build", &["bench", "--workspace", "--no-run"])
+    cargo("benches build", &["bench", "--workspace", "--no-run"])?;
+    netns_suite()
 }
 
-fn demo(extra: &[String]) -> Result<(), String> {
-    let mut args = vec!["run", "--release", "-p", "wgxdp-noise", "--example", "two_peers", "--"];
-    args.extend(extra.iter().map(String::as_str));
-    cargo("demo", &args)
+/// The repository root (xtask lives one level below it).
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+/// Where cargo puts binaries: `CARGO_TARGET_DIR` when set, else the workspace's `target/`.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo_root().join("target"), PathBuf::from)
+}
+
+/// Namespaces, veth pairs and TUN devices need root; `id -u` avoids any unsafe libc call.
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+/// Runs a bash script of tests/netns with the given wgxdp binary, failing with the step's name.
+fn netns_script(step: &str, script: &str, wgxdp: &Path) -> Result<(), String> {
+    let path = repo_root().join("tests/netns").join(script);
+    eprintln!("xtask: == {step}: {}", path.display());
+    let status = Command::new("bash")
+        .arg(&path)
+        .env("WGT_WGXDP", wgxdp)
+        .status()
+        .map_err(|e| format!("{step}: cannot run bash: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} failed ({status})"))
+    }
+}
+
+/// The netns interop suite against a debug build of wgxdp (fast to build; the suite checks behaviour, not speed).
+fn netns_suite() -> Result<(), String> {
+    if !is_root() {
+        eprintln!("xtask: ==============================================================");
+        eprintln!("xtask: SKIPPED: netns tests need root (run `sudo cargo xtask test`)");
+        eprintln!("xtask: ==============================================================");
+        return Ok(());
+    }
+    let wgxdp = target_dir().join("debug/wgxdp");
+    netns_script("netns peers", "install-peers.sh", &wgxdp)?;
+    cargo("netns build", &["build", "-p", "wgxdp"])?;
+    netns_script("netns suite", "run.sh", &wgxdp)
+}
+
+fn demo() -> Result<(), String> {
+    if !is_root() {
+        return Err(
+            "demo: needs root (it creates network namespaces): run `sudo cargo xtask demo`".into(),
+        );
+    }
+    cargo("demo build", &["build", "--release", "-p", "wgxdp"])?;
+    netns_script("demo", "demo.sh", &target_dir().join("release/wgxdp"))
 }

@@ -16,7 +16,10 @@ fn main() {
     let mut pair = Pair::new(2026);
 
     pair.send(Side::A, b"first packet triggers the handshake");
-    println!("t={:>8.3}s  handshake complete (A initiated)", pair.now.as_secs_f64());
+    println!(
+        "t={:>8.3}s  handshake complete (A initiated)",
+        pair.now.as_secs_f64()
+    );
 
     let mut bytes = 0usize;
     for n in 1..=10_000u64 {
@@ -33,7 +36,12 @@ fn main() {
         pair.stats.rejected.len()
     );
 
-    let birth = pair.a.tunnel.current_keypair().map(|k| k.birth()).unwrap_or_default();
+    let birth = pair
+        .a
+        .tunnel
+        .current_keypair()
+        .map(|k| k.birth())
+        .unwrap_or_default();
     let before = pair.stats.handshakes_completed.len();
     while pair.stats.handshakes_completed.len() == before {
         pair.send(Side::A, b"steady traffic");
@@ -49,7 +57,12 @@ fn main() {
     );
 
     pair.lose_handshakes = true;
-    let birth = pair.a.tunnel.current_keypair().map(|k| k.birth()).unwrap_or_default();
+    let birth = pair
+        .a
+        .tunnel
+        .current_keypair()
+        .map(|k| k.birth())
+        .unwrap_or_default();
     let delivered_before = pair.stats.data_delivered;
     let mut last_ok = pair.now;
     while pair.now < birth + REJECT_AFTER_TIME + Duration::from_secs(5) {
