@@ -1,0 +1,247 @@
+//! Loads the embedded XDP steering program, attaches it to an interface, registers AF_XDP sockets in its XSKMAP
+//! and reads its counters. Dropping the [`XdpProgram`] detaches it: the interface is back to plain kernel
+//! networking.
+
+use std::os::fd::AsRawFd;
+
+use aya::maps::{PerCpuArray, XskMap};
+use aya::programs::{Xdp, XdpMode};
+use aya::{Ebpf, EbpfLoader};
+
+use crate::error::{Result, XdpError};
+use crate::steer_counters::{SteerCounters, SteerReason};
+
+/// The compiled `ebpf/wgxdp_steer.bpf.c` (see build.rs), aligned as the ELF parser requires.
+static STEER_OBJECT: &[u8] =
+    aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/wgxdp_steer.bpf.o"));
+
+const PROGRAM_NAME: &str = "wgxdp_steer";
+const XSK_MAP: &str = "xsks";
+const COUNTER_MAP: &str = "counters";
+
+// Bits of the program's `steer_flags` global.
+const STEER_IPV4: u32 = 1 << 0;
+const STEER_IPV6: u32 = 1 << 1;
+const STEER_OBSERVE_ONLY: u32 = 1 << 2;
+
+/// How to attach the program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttachMode {
+    /// In the driver (fastest); fails on drivers without native XDP.
+    Native,
+    /// In the generic network stack path (`xdpgeneric`): works everywhere, slower.
+    Generic,
+    /// Native if the driver accepts it, generic otherwise (the reason is logged and kept).
+    Auto,
+}
+
+/// What the program steers; set once, at load time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SteerConfig {
+    /// The WireGuard UDP listen port.
+    pub listen_port: u16,
+    /// Steer transport data arriving over IPv4.
+    pub ipv4: bool,
+    /// Steer transport data arriving over IPv6.
+    pub ipv6: bool,
+    /// Classify and count but pass every packet to the kernel.
+    pub observe_only: bool,
+}
+
+impl SteerConfig {
+    /// Steers both address families to the sockets for `listen_port`.
+    pub fn new(listen_port: u16) -> Self {
+        Self {
+            listen_port,
+            ipv4: true,
+            ipv6: true,
+            observe_only: false,
+        }
+    }
+
+    fn flags(&self) -> u32 {
+        let mut flags = 0;
+        if self.ipv4 {
+            flags |= STEER_IPV4;
+        }
+        if self.ipv6 {
+            flags |= STEER_IPV6;
+        }
+        if self.observe_only {
+            flags |= STEER_OBSERVE_ONLY;
+        }
+        flags
+    }
+}
+
+/// The steering program, loaded and attached to one interface.
+pub struct XdpProgram {
+    ebpf: Ebpf,
+    ifname: String,
+    mode: AttachMode,
+    fallback_reason: Option<String>,
+}
+
+impl XdpProgram {
+    /// Loads the program for `listen_port` (both families) and attaches it to `ifname` in the calling thread's
+    /// network namespace.
+    pub fn attach(ifname: &str, listen_port: u16, mode: AttachMode) -> Result<Self> {
+        Self::attach_with(ifname, &SteerConfig::new(listen_port), mode)
+    }
+
+    /// Like [`XdpProgram::attach`] with every setting explicit.
+    pub fn attach_with(ifname: &str, config: &SteerConfig, mode: AttachMode) -> Result<Self> {
+        if ifname.is_empty() || ifname.len() >= libc::IFNAMSIZ || ifname.contains('\0') {
+            return Err(XdpError::InvalidInterfaceName(ifname.to_string()));
+        }
+        let flags = config.flags();
+        let mut ebpf = EbpfLoader::new()
+            .override_global("listen_port", &config.listen_port, true)
+            .override_global("steer_flags", &flags, true)
+            .load(STEER_OBJECT)
+            .map_err(|e| XdpError::Load(Box::new(e)))?;
+        let program: &mut Xdp = ebpf
+            .program_mut(PROGRAM_NAME)
+            .ok_or(XdpError::MissingObject("program wgxdp_steer"))?
+            .try_into()
+            .map_err(|e| XdpError::Program {
+                action: "the steering program is not XDP",
+                source: Box::new(e),
+            })?;
+        program.load().map_err(|e| XdpError::Program {
+            action: "loading the steering program",
+            source: Box::new(e),
+        })?;
+        let (mode, fallback_reason) = attach_program(program, ifname, mode)?;
+        Ok(Self {
+            ebpf,
+            ifname: ifname.to_string(),
+            mode,
+            fallback_reason,
+        })
+    }
+
+    /// The interface the program is attached to.
+    pub fn ifname(&self) -> &str {
+        &self.ifname
+    }
+
+    /// The mode the program got: [`AttachMode::Native`] or [`AttachMode::Generic`].
+    pub fn mode(&self) -> AttachMode {
+        self.mode
+    }
+
+    /// Why [`AttachMode::Auto`] fell back to generic mode, if it did.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.fallback_reason.as_deref()
+    }
+
+    /// Sends the transport data arriving on RX queue `queue` to `socket` (an AF_XDP socket bound to that queue).
+    pub fn register_socket(&mut self, queue: u32, socket: &impl AsRawFd) -> Result<()> {
+        let mut map = self.xsk_map()?;
+        map.set(queue, socket.as_raw_fd(), 0)
+            .map_err(|e| XdpError::Map {
+                action: "registering an AF_XDP socket",
+                source: Box::new(e),
+            })
+    }
+
+    /// Stops steering queue `queue` to a socket: its transport data goes to the kernel again.
+    pub fn unregister_socket(&mut self, queue: u32) -> Result<()> {
+        let mut map = self.xsk_map()?;
+        map.unset(queue).map_err(|e| XdpError::Map {
+            action: "unregistering an AF_XDP socket",
+            source: Box::new(e),
+        })
+    }
+
+    fn xsk_map(&mut self) -> Result<XskMap<&mut aya::maps::MapData>> {
+        let map = self
+            .ebpf
+            .map_mut(XSK_MAP)
+            .ok_or(XdpError::MissingObject("map xsks"))?;
+        XskMap::try_from(map).map_err(|e| XdpError::Map {
+            action: "opening the XSKMAP",
+            source: Box::new(e),
+        })
+    }
+
+    /// The program's counters, summed over all CPUs.
+    pub fn counters(&self) -> Result<SteerCounters> {
+        let map = self
+            .ebpf
+            .map(COUNTER_MAP)
+            .ok_or(XdpError::MissingObject("map counters"))?;
+        let array: PerCpuArray<&aya::maps::MapData, u64> =
+            PerCpuArray::try_from(map).map_err(|e| XdpError::Map {
+                action: "opening the counters",
+                source: Box::new(e),
+            })?;
+        let mut counts = [0u64; SteerReason::ALL.len()];
+        for (slot, reason) in counts.iter_mut().zip(SteerReason::ALL) {
+            let per_cpu = array.get(&(reason as u32), 0).map_err(|e| XdpError::Map {
+                action: "reading the counters",
+                source: Box::new(e),
+            })?;
+            *slot = per_cpu.iter().sum();
+        }
+        Ok(SteerCounters::from_counts(counts))
+    }
+}
+
+/// Attaches in the requested mode; `Auto` tries native first and keeps the reason it fell back.
+fn attach_program(
+    program: &mut Xdp,
+    ifname: &str,
+    mode: AttachMode,
+) -> Result<(AttachMode, Option<String>)> {
+    let attach = |program: &mut Xdp, xdp_mode, action| {
+        program.attach(ifname, xdp_mode).map_err(|e| match e {
+            aya::programs::ProgramError::UnknownInterface { .. } => {
+                XdpError::UnknownInterface(ifname.to_string())
+            }
+            e => XdpError::Program {
+                action,
+                source: Box::new(e),
+            },
+        })
+    };
+    match mode {
+        AttachMode::Native => {
+            attach(program, XdpMode::Driver, "attaching in native mode")?;
+            Ok((AttachMode::Native, None))
+        }
+        AttachMode::Generic => {
+            attach(program, XdpMode::Skb, "attaching in generic mode")?;
+            Ok((AttachMode::Generic, None))
+        }
+        AttachMode::Auto => match attach(program, XdpMode::Driver, "attaching in native mode") {
+            Ok(_) => Ok((AttachMode::Native, None)),
+            Err(XdpError::UnknownInterface(name)) => Err(XdpError::UnknownInterface(name)),
+            Err(native_error) => {
+                let reason =
+                    format!("native XDP refused on {ifname} ({native_error}); using generic XDP");
+                log::warn!("{reason}");
+                attach(program, XdpMode::Skb, "attaching in generic mode")?;
+                Ok((AttachMode::Generic, Some(reason)))
+            }
+        },
+    }
+}
+
+impl Drop for XdpProgram {
+    fn drop(&mut self) {
+        // Dropping `Ebpf` detaches every link aya holds and unloads the program; this log line is the trace an
+        // operator looks for when the interface returns to plain kernel networking.
+        log::info!("detaching the wgxdp steering program from {}", self.ifname);
+    }
+}
+
+impl std::fmt::Debug for XdpProgram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XdpProgram")
+            .field("ifname", &self.ifname)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}

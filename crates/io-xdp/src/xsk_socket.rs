@@ -1,0 +1,543 @@
+//! One AF_XDP socket bound to one (interface, queue), with its own UMEM, fill/completion/RX/TX rings and frame pool.
+//!
+//! Frame ownership is what keeps the UMEM access sound: a frame is either in the [`FramePool`] (ours), or in a
+//! kernel ring (fill ring, RX ring not yet read, TX ring not yet completed). Bytes are only ever borrowed for
+//! frames that just left a kernel ring (RX) or the pool (TX), one frame at a time.
+
+use std::ffi::CString;
+use std::num::NonZeroU32;
+use std::os::fd::{AsRawFd, RawFd};
+use std::time::Duration;
+
+use xdpilone::xdp::XdpDesc;
+use xdpilone::{DeviceQueue, IfInfo, RingRx, RingTx, Socket, SocketConfig, UmemConfig};
+
+use crate::adaptive_poll::{AdaptivePoll, PollStep};
+use crate::error::{Result, XdpError};
+use crate::frame_pool::FramePool;
+use crate::umem::{FrameSize, Umem};
+use crate::xsk_counters::{KernelXskStats, XskCounters};
+
+/// How to bind: the copy/zero-copy choice of `XDP_COPY` / `XDP_ZEROCOPY`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BindMode {
+    /// Force copy mode: works on every driver, including veth and generic XDP.
+    #[default]
+    Copy,
+    /// Force zero-copy; fails where the driver does not support it.
+    ZeroCopy,
+    /// Try zero-copy; if the driver refuses (EOPNOTSUPP, EINVAL, ...) fall back to copy and record why.
+    PreferZeroCopy,
+}
+
+/// The mode a socket actually got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoundMode {
+    /// The kernel copies packets between its buffers and the UMEM.
+    Copy,
+    /// The driver DMAs straight into the UMEM.
+    ZeroCopy,
+}
+
+/// Sizes and behaviour of a socket.
+#[derive(Clone, Debug)]
+pub struct XskConfig {
+    /// Frames in the UMEM (fill-ring frames plus TX frames).
+    pub frame_count: u32,
+    /// Bytes per frame.
+    pub frame_size: FrameSize,
+    /// Entries of each of the four rings; a power of two.
+    pub ring_size: u32,
+    /// Frames kept posted in the fill ring for reception; the rest of the UMEM serves TX.
+    pub rx_frames: u32,
+    /// Copy, zero-copy, or zero-copy with fallback.
+    pub mode: BindMode,
+    /// Ask the kernel to tell us when it needs a kick (`XDP_USE_NEED_WAKEUP`), sparing syscalls under load.
+    pub need_wakeup: bool,
+    /// Empty `poll_wait` rounds spent spinning before blocking in `poll()`.
+    pub spin_rounds: u32,
+}
+
+impl Default for XskConfig {
+    fn default() -> Self {
+        Self {
+            frame_count: 4096,
+            frame_size: FrameSize::Half,
+            ring_size: 2048,
+            rx_frames: 2048,
+            mode: BindMode::Copy,
+            need_wakeup: true,
+            spin_rounds: 256,
+        }
+    }
+}
+
+impl XskConfig {
+    fn validate(&self) -> Result<()> {
+        if !self.ring_size.is_power_of_two() {
+            return Err(XdpError::InvalidConfig(format!(
+                "ring size {} is not a power of two",
+                self.ring_size
+            )));
+        }
+        if self.rx_frames > self.ring_size || self.rx_frames >= self.frame_count {
+            return Err(XdpError::InvalidConfig(format!(
+                "{} RX frames need a ring of at least that size and leave no frame for TX out of {}",
+                self.rx_frames, self.frame_count
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The rings of a bound socket; dropped before the UMEM they point into.
+struct Rings {
+    rx: RingRx,
+    tx: RingTx,
+    device: DeviceQueue,
+}
+
+/// An AF_XDP socket on one queue of one interface.
+pub struct XskSocket {
+    // Field order is drop order: the rings (and with them the socket) go before the UMEM mapping.
+    rings: Rings,
+    pool: FramePool,
+    poll: AdaptivePoll,
+    counters: XskCounters,
+    /// Frames currently posted in the fill ring or received but not yet read back.
+    frames_in_fill: u32,
+    /// TX frames handed to the kernel and not yet completed.
+    tx_in_flight: u32,
+    rx_frames: u32,
+    ring_size: u32,
+    mode: BoundMode,
+    fallback_reason: Option<String>,
+    ifname: String,
+    queue: u32,
+    umem: Umem,
+}
+
+fn interface_name(ifname: &str) -> Result<CString> {
+    if ifname.is_empty() || ifname.len() >= libc::IFNAMSIZ {
+        return Err(XdpError::InvalidInterfaceName(ifname.to_string()));
+    }
+    CString::new(ifname).map_err(|_| XdpError::InvalidInterfaceName(ifname.to_string()))
+}
+
+/// Registers a fresh UMEM, creates the rings and binds them to the queue with `bind_flags`.
+fn open_rings(
+    name: &CString,
+    ifname: &str,
+    queue: u32,
+    config: &XskConfig,
+    bind_flags: u16,
+) -> Result<(Rings, Umem)> {
+    let umem = Umem::new(config.frame_count, config.frame_size)?;
+    let umem_config = UmemConfig {
+        fill_size: config.ring_size,
+        complete_size: config.ring_size,
+        frame_size: umem.frame_size(),
+        headroom: 0,
+        flags: 0,
+    };
+    // SAFETY: the area is the page-aligned mapping owned by `umem`, valid for its whole length. `umem` is returned
+    // together with the rings and `XskSocket` drops the rings first, so the mapping outlives every user-space view
+    // xdpilone creates of it; the kernel pins the pages itself for as long as it needs them.
+    let registration = unsafe { xdpilone::Umem::new(umem_config, umem.area_ptr()) }
+        .map_err(|e| XdpError::socket("UMEM registration", &e))?;
+    let mut info = IfInfo::invalid();
+    info.from_name(name).map_err(|e| match e.get_raw().abs() {
+        libc::ENODEV => XdpError::UnknownInterface(ifname.to_string()),
+        _ => XdpError::socket("interface lookup", &e),
+    })?;
+    info.set_queue(queue);
+    let socket =
+        Socket::with_shared(&info, &registration).map_err(|e| XdpError::socket("socket", &e))?;
+    let device = registration
+        .fq_cq(&socket)
+        .map_err(|e| XdpError::socket("fill/completion rings", &e))?;
+    let ring = NonZeroU32::new(config.ring_size);
+    let user = registration
+        .rx_tx(
+            &socket,
+            &SocketConfig {
+                rx_size: ring,
+                tx_size: ring,
+                bind_flags,
+            },
+        )
+        .map_err(|e| XdpError::socket("RX/TX rings", &e))?;
+    let rx = user
+        .map_rx()
+        .map_err(|e| XdpError::socket("mapping the RX ring", &e))?;
+    let tx = user
+        .map_tx()
+        .map_err(|e| XdpError::socket("mapping the TX ring", &e))?;
+    registration
+        .bind(&user)
+        .map_err(|e| XdpError::socket("bind", &e))?;
+    Ok((Rings { rx, tx, device }, umem))
+}
+
+impl XskSocket {
+    /// Opens a socket on `queue` of `ifname` (in the calling thread's network namespace) and posts
+    /// `config.rx_frames` frames to the fill ring.
+    pub fn open(ifname: &str, queue: u32, config: &XskConfig) -> Result<Self> {
+        config.validate()?;
+        let name = interface_name(ifname)?;
+        let wakeup = if config.need_wakeup {
+            SocketConfig::XDP_BIND_NEED_WAKEUP
+        } else {
+            0
+        };
+        let copy = wakeup | SocketConfig::XDP_BIND_COPY;
+        let zero_copy = wakeup | SocketConfig::XDP_BIND_ZEROCOPY;
+        let (rings, umem, mode, fallback_reason) = match config.mode {
+            BindMode::Copy => {
+                let (rings, umem) = open_rings(&name, ifname, queue, config, copy)?;
+                (rings, umem, BoundMode::Copy, None)
+            }
+            BindMode::ZeroCopy => {
+                let (rings, umem) = open_rings(&name, ifname, queue, config, zero_copy)?;
+                (rings, umem, BoundMode::ZeroCopy, None)
+            }
+            BindMode::PreferZeroCopy => {
+                match open_rings(&name, ifname, queue, config, zero_copy) {
+                    Ok((rings, umem)) => (rings, umem, BoundMode::ZeroCopy, None),
+                    // Drivers without XSK pool support answer EOPNOTSUPP (veth among them); some answer EINVAL or
+                    // EPROTONOSUPPORT. Anything else (ENODEV, EBUSY, EPERM) would fail in copy mode too.
+                    Err(
+                        error @ XdpError::Socket {
+                            op: "bind",
+                            errno: libc::EOPNOTSUPP | libc::EINVAL | libc::EPROTONOSUPPORT,
+                        },
+                    ) => {
+                        let reason = format!("zero-copy refused on {ifname} queue {queue} ({error}); using copy mode");
+                        log::info!("{reason}");
+                        let (rings, umem) = open_rings(&name, ifname, queue, config, copy)?;
+                        (rings, umem, BoundMode::Copy, Some(reason))
+                    }
+                    Err(error) => return Err(error),
+                }
+            }
+        };
+        let mut socket = Self {
+            rings,
+            pool: FramePool::new(umem.frame_count(), umem.frame_size()),
+            poll: AdaptivePoll::new(config.spin_rounds),
+            counters: XskCounters::default(),
+            frames_in_fill: 0,
+            tx_in_flight: 0,
+            rx_frames: config.rx_frames,
+            ring_size: config.ring_size,
+            mode,
+            fallback_reason,
+            ifname: ifname.to_string(),
+            queue,
+            umem,
+        };
+        socket.refill();
+        Ok(socket)
+    }
+
+    /// The mode the socket got.
+    pub fn mode(&self) -> BoundMode {
+        self.mode
+    }
+
+    /// Why zero-copy was not used, when [`BindMode::PreferZeroCopy`] fell back to copy mode.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.fallback_reason.as_deref()
+    }
+
+    /// The interface the socket is bound to.
+    pub fn ifname(&self) -> &str {
+        &self.ifname
+    }
+
+    /// The queue the socket is bound to.
+    pub fn queue(&self) -> u32 {
+        self.queue
+    }
+
+    /// Bytes per UMEM frame: the most a TX frame may hold.
+    pub fn frame_size(&self) -> u32 {
+        self.umem.frame_size()
+    }
+
+    /// Frames currently free for TX (or for refilling the fill ring).
+    pub fn free_frames(&self) -> usize {
+        self.pool.len()
+    }
+
+    /// The socket's counters.
+    pub fn counters(&self) -> XskCounters {
+        self.counters
+    }
+
+    /// The kernel's statistics of this socket.
+    pub fn kernel_stats(&self) -> Result<KernelXskStats> {
+        let stats = self
+            .rings
+            .device
+            .statistics_v2()
+            .map_err(|e| XdpError::socket("XDP_STATISTICS", &e))?;
+        Ok(KernelXskStats {
+            rx_dropped: stats.rx_dropped,
+            rx_invalid_descs: stats.rx_invalid_descs,
+            tx_invalid_descs: stats.tx_invalid_descs,
+            rx_ring_full: stats.rx_ring_full,
+            rx_fill_ring_empty_descs: stats.rx_fill_ring_empty_descs,
+            tx_ring_empty_descs: stats.tx_ring_empty_descs,
+        })
+    }
+
+    /// Receives up to `max` frames, calling `on_frame` with each frame's bytes in place in the UMEM (the worker
+    /// may decrypt there), then gives the frames back to the fill ring. Returns the number of frames.
+    pub fn recv_batch<F: FnMut(&mut [u8])>(&mut self, max: u32, mut on_frame: F) -> u32 {
+        let mut received = 0;
+        {
+            let Self {
+                rings,
+                umem,
+                pool,
+                counters,
+                ..
+            } = self;
+            let mut reader = rings.rx.receive(max.max(1));
+            while let Some(desc) = reader.read() {
+                received += 1;
+                match umem.frame_bytes_mut(desc.addr, desc.len as usize) {
+                    Some(bytes) => {
+                        counters.rx_packets += 1;
+                        counters.rx_bytes += u64::from(desc.len);
+                        on_frame(bytes);
+                    }
+                    None => counters.invalid_descriptors += 1,
+                }
+                if pool.free(desc.addr).is_err() {
+                    counters.invalid_descriptors += 1;
+                }
+            }
+            reader.release();
+        }
+        self.frames_in_fill = self.frames_in_fill.saturating_sub(received);
+        self.refill();
+        received
+    }
+
+    /// Transmits up to `max` frames. For each, `fill_frame` gets a whole free UMEM frame to write an Ethernet frame
+    /// into (headers included) and returns its length, or `None` when it has nothing more to send. Kicks the
+    /// kernel if it asked for a wakeup. Returns the number of frames queued.
+    pub fn tx_batch<F: FnMut(&mut [u8]) -> Option<usize>>(
+        &mut self,
+        max: u32,
+        mut fill_frame: F,
+    ) -> u32 {
+        self.complete();
+        if max == 0 {
+            return 0;
+        }
+        let frame_size = self.umem.frame_size();
+        let mut queued = 0;
+        {
+            let Self {
+                rings,
+                umem,
+                pool,
+                counters,
+                ..
+            } = self;
+            let mut writer = rings.tx.transmit(max);
+            let capacity = writer.capacity();
+            if capacity < max {
+                counters.tx_ring_full += 1;
+            }
+            while queued < capacity {
+                let Some(addr) = pool.alloc() else {
+                    counters.tx_pool_empty += 1;
+                    break;
+                };
+                let len = umem
+                    .frame_bytes_mut(addr, frame_size as usize)
+                    .and_then(&mut fill_frame);
+                match len
+                    .and_then(|len| u32::try_from(len).ok())
+                    .filter(|len| (1..=frame_size).contains(len))
+                {
+                    Some(len) => {
+                        writer.insert_once(XdpDesc {
+                            addr,
+                            len,
+                            options: 0,
+                        });
+                        queued += 1;
+                        counters.tx_packets += 1;
+                        counters.tx_bytes += u64::from(len);
+                    }
+                    None => {
+                        // Nothing (or nothing valid) was written: the frame never left us.
+                        let _ = pool.free(addr);
+                        break;
+                    }
+                }
+            }
+            writer.commit();
+        }
+        self.tx_in_flight += queued;
+        if queued > 0 {
+            self.kick_tx();
+        }
+        queued
+    }
+
+    /// Reaps the completion ring: transmitted frames go back to the pool. Also re-kicks TX if descriptors are still
+    /// waiting (copy mode sends a bounded batch per kick). Returns the number of frames reaped.
+    pub fn complete(&mut self) -> u32 {
+        let mut reaped = 0;
+        {
+            let Self {
+                rings,
+                pool,
+                counters,
+                ..
+            } = self;
+            let mut reader = rings.device.complete(self.ring_size);
+            while let Some(addr) = reader.read() {
+                reaped += 1;
+                if pool.free(addr).is_err() {
+                    counters.invalid_descriptors += 1;
+                }
+            }
+            reader.release();
+        }
+        self.counters.tx_completions += u64::from(reaped);
+        self.tx_in_flight = self.tx_in_flight.saturating_sub(reaped);
+        if self.rings.tx.pending() > 0 {
+            self.kick_tx();
+        }
+        reaped
+    }
+
+    /// Frames on the TX ring or in flight that the kernel has not completed yet.
+    pub fn tx_in_flight(&self) -> u32 {
+        self.tx_in_flight
+    }
+
+    fn kick_tx(&mut self) {
+        if self.rings.tx.needs_wakeup() {
+            self.rings.tx.wake();
+            self.counters.tx_wakeups += 1;
+        }
+    }
+
+    /// Tops the fill ring up to the configured number of RX frames from the pool.
+    pub fn refill(&mut self) {
+        let want = self.rx_frames.saturating_sub(self.frames_in_fill);
+        if want == 0 {
+            return;
+        }
+        let mut posted = 0;
+        {
+            let Self {
+                rings,
+                pool,
+                counters,
+                ..
+            } = self;
+            let mut writer = rings.device.fill(want);
+            let capacity = writer.capacity();
+            while posted < capacity {
+                let Some(addr) = pool.alloc() else {
+                    counters.fill_ring_starved += 1;
+                    break;
+                };
+                writer.insert_once(addr);
+                posted += 1;
+            }
+            writer.commit();
+        }
+        self.frames_in_fill += posted;
+        if posted > 0 && self.rings.device.needs_wakeup() {
+            self.rings.device.wake();
+            self.counters.fill_wakeups += 1;
+        }
+    }
+
+    /// One round of adaptive polling: returns `Ok(true)` when frames are waiting on the RX ring (or completions on
+    /// the completion ring). While they keep coming it returns at once (busy polling); after the configured number
+    /// of empty rounds it blocks in `poll()` for up to `timeout`, so an idle worker costs no CPU.
+    pub fn poll_wait(&mut self, timeout: Duration) -> Result<bool> {
+        if self.has_work() {
+            self.poll.worked();
+            self.counters.busy_rounds += 1;
+            return Ok(true);
+        }
+        match self.poll.idle() {
+            PollStep::Spin => {
+                self.counters.busy_rounds += 1;
+                std::hint::spin_loop();
+                Ok(false)
+            }
+            PollStep::Sleep => {
+                self.counters.sleeps += 1;
+                if self.rings.device.needs_wakeup() {
+                    self.counters.fill_wakeups += 1;
+                }
+                let ready = self.wait_readable(timeout)?;
+                if ready {
+                    self.counters.sleep_wakeups += 1;
+                    self.poll.worked();
+                }
+                Ok(ready)
+            }
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        self.rings.rx.available() > 0
+            || (self.tx_in_flight > 0 && self.rings.device.available() > 0)
+    }
+
+    /// Blocks in `poll(POLLIN)` on the socket; the same call is the fill-ring wakeup the kernel may have asked for.
+    fn wait_readable(&self, timeout: Duration) -> Result<bool> {
+        let mut fds = libc::pollfd {
+            fd: self.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let millis = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: `fds` is one valid, initialised pollfd that lives across the call, and the count passed is 1.
+        let rc = unsafe { libc::poll(&mut fds, 1, millis) };
+        if rc < 0 {
+            let source = std::io::Error::last_os_error();
+            if source.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(false);
+            }
+            return Err(XdpError::Io {
+                op: "poll on the AF_XDP socket",
+                source,
+            });
+        }
+        Ok(rc > 0 && fds.revents & libc::POLLIN != 0)
+    }
+}
+
+impl AsRawFd for XskSocket {
+    /// The socket's descriptor, for registering it in the steering program's XSKMAP.
+    fn as_raw_fd(&self) -> RawFd {
+        self.rings.rx.as_raw_fd()
+    }
+}
+
+impl std::fmt::Debug for XskSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XskSocket")
+            .field("ifname", &self.ifname)
+            .field("queue", &self.queue)
+            .field("mode", &self.mode)
+            .field("umem", &self.umem)
+            .field("counters", &self.counters)
+            .finish()
+    }
+}
