@@ -17,6 +17,7 @@ use wgxdp_wire::{inner_packet, wg_layout};
 use crate::counters::LiveCounters;
 use crate::device::Device;
 use crate::drop_reason::DropReason;
+use crate::peer::Peer;
 use crate::verdict::{Inbound, MessageKind, Outbound};
 
 impl Device {
@@ -139,24 +140,7 @@ impl Device {
         if let Some(keypair) = peer.sending.load_full().filter(|k| !k.is_expired(now)) {
             match keypair.seal(buf, len, self.config.mtu) {
                 Ok(sealed) => {
-                    let endpoint = {
-                        let mut st = peer.lock();
-                        if st.removed {
-                            return Err(DropReason::NoRoute);
-                        }
-                        let endpoint = st.endpoint.ok_or(DropReason::NoEndpoint)?;
-                        let jitter = st.next_jitter();
-                        if let Some(tunnel) = st.tunnel.as_mut() {
-                            tunnel.on_sent(now, false, jitter);
-                        }
-                        endpoint
-                    };
-                    peer.add_tx(sealed);
-                    LiveCounters::add(&self.counters.tx_packets, 1);
-                    LiveCounters::add(&self.counters.tx_bytes, sealed as u64);
-                    if wants_rekey_on_send(&keypair, now) {
-                        self.request_wake();
-                    }
+                    let endpoint = self.record_sent(&peer, &keypair, sealed, now)?;
                     return Ok(Outbound::Send {
                         endpoint,
                         len: sealed,
@@ -167,12 +151,50 @@ impl Device {
                 Err(_) => return Err(DropReason::SealFailed),
             }
         }
-
-        // Slow path: no usable keypair. Stage the packet (copied out of the worker's buffer) and ask for a
-        // handshake.
         let payload = buf
             .get(Self::HEADROOM..Self::HEADROOM + len)
             .ok_or(DropReason::SealFailed)?;
+        self.stage(&peer, payload, now)
+    }
+
+    /// After a packet to `peer` was sealed (`sealed` bytes): tells the timers, counts it, and returns the endpoint
+    /// to send it to.
+    pub(crate) fn record_sent(
+        &self,
+        peer: &Peer,
+        keypair: &Keypair,
+        sealed: usize,
+        now: Duration,
+    ) -> Result<SocketAddr, DropReason> {
+        let endpoint = {
+            let mut st = peer.lock();
+            if st.removed {
+                return Err(DropReason::NoRoute);
+            }
+            let endpoint = st.endpoint.ok_or(DropReason::NoEndpoint)?;
+            let jitter = st.next_jitter();
+            if let Some(tunnel) = st.tunnel.as_mut() {
+                tunnel.on_sent(now, false, jitter);
+            }
+            endpoint
+        };
+        peer.add_tx(sealed);
+        LiveCounters::add(&self.counters.tx_packets, 1);
+        LiveCounters::add(&self.counters.tx_bytes, sealed as u64);
+        if wants_rekey_on_send(keypair, now) {
+            self.request_wake();
+        }
+        Ok(endpoint)
+    }
+
+    /// Slow path: no usable keypair. Stages the packet (copied out of the worker's buffer) and asks for a
+    /// handshake.
+    pub(crate) fn stage(
+        &self,
+        peer: &Peer,
+        payload: &[u8],
+        now: Duration,
+    ) -> Result<Outbound, DropReason> {
         let mut st = peer.lock();
         if st.removed {
             return Err(DropReason::NoRoute);

@@ -21,6 +21,7 @@ mod device;
 mod device_explain;
 mod drop_reason;
 mod explain;
+mod frame_send;
 mod handshake_path;
 mod index_table;
 mod outbox;
@@ -38,7 +39,7 @@ pub use explain::{AddressExplanation, PeerExplanation, PeerLabel};
 pub use outbox::Outbox;
 pub use peer::PeerId;
 pub use ratelimit::RateLimiter;
-pub use verdict::{Inbound, MessageKind, Outbound};
+pub use verdict::{FramedOutbound, Inbound, MessageKind, Outbound};
 
 /// Re-exported so callers name keys without depending on the noise crate directly.
 pub use wgxdp_noise::PublicKey;

@@ -72,6 +72,25 @@ pub enum Outbound {
     Dropped(DropReason),
 }
 
+/// What to do with a packet sealed straight into a transmit frame by [`crate::Device::send_into_frame`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FramedOutbound {
+    /// The sealed message is at `frame[start..start + len]`; `start` is what the header-length callback chose for
+    /// `endpoint`, so the caller writes the outer headers into `frame[..start]`.
+    Send {
+        /// The peer's current endpoint.
+        endpoint: SocketAddr,
+        /// Where the transport message begins in the frame.
+        start: usize,
+        /// Length of the sealed transport message.
+        len: usize,
+    },
+    /// Kept until the handshake that was just requested completes; nothing to send now.
+    Staged,
+    /// Dropped (already counted).
+    Dropped(DropReason),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

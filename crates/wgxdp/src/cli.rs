@@ -4,6 +4,7 @@
 //! `wgxdp wg0` and `wgxdp up wg0` both parse (an interface literally named `up`, `explain`,
 //! `stats` or `help` must use `wgxdp up NAME`).
 
+use crate::xdp_cpus::{parse_cpu_list, CpuList};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -15,7 +16,7 @@ pub const MAX_WORKERS: usize = 64;
 #[command(
     name = "wgxdp",
     version,
-    about = "Userspace WireGuard endpoint (kernel-socket path; AF_XDP later)",
+    about = "Userspace WireGuard endpoint (kernel sockets or AF_XDP kernel bypass)",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -62,10 +63,19 @@ pub enum Command {
 pub enum IoMode {
     /// Kernel UDP sockets (recvmmsg/sendmmsg, GRO/GSO).
     Socket,
-    /// AF_XDP (not built yet).
+    /// AF_XDP on the `--link` device: transport data bypasses the kernel's UDP stack.
     Xdp,
-    /// The best path available: sockets for now.
+    /// AF_XDP when `--link` is given and the program attaches, the socket path otherwise (the log says why).
     Auto,
+}
+
+/// How to attach the XDP steering program (`--xdp-mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum XdpModeArg {
+    /// In the driver; fails where the driver has no native XDP.
+    Native,
+    /// In the generic network stack path: works on every device, slower.
+    Generic,
 }
 
 /// Options of `wgxdp up`.
@@ -82,6 +92,15 @@ pub struct UpArgs {
     /// Worker threads (one TUN queue each); default: one per CPU, at most 16.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=MAX_WORKERS as i64))]
     pub workers: Option<u16>,
+    /// Underlay device carrying the encrypted traffic: the XDP program and the AF_XDP sockets go there.
+    #[arg(long, value_name = "NETDEV")]
+    pub link: Option<String>,
+    /// XDP attach mode; without it native is tried first and generic used (and logged) if it fails.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub xdp_mode: Option<XdpModeArg>,
+    /// CPUs to pin workers to, in order (worker i to entry i): `0,2,4-7`.
+    #[arg(long, value_name = "LIST", value_parser = parse_cpu_list)]
+    pub cpus: Option<CpuList>,
     /// Tunnel MTU.
     #[arg(long, default_value_t = 1420, value_parser = clap::value_parser!(u16).range(576..=65_000))]
     pub mtu: u16,
@@ -102,6 +121,9 @@ impl UpArgs {
             config: None,
             io: IoMode::Socket,
             workers: None,
+            link: None,
+            xdp_mode: None,
+            cpus: None,
             mtu: 1420,
             foreground: false,
             notify_ready: false,
@@ -168,6 +190,38 @@ mod tests {
                 ..
             }))
         ));
+    }
+
+    #[test]
+    fn xdp_options_parse() {
+        let cli = parse(&[
+            "up",
+            "wg0",
+            "--io",
+            "xdp",
+            "--link",
+            "veth0",
+            "--xdp-mode",
+            "generic",
+            "--workers",
+            "2",
+            "--cpus",
+            "1,3-4",
+        ])
+        .unwrap();
+        let Some(Command::Up(up)) = cli.command else {
+            panic!("not up: {cli:?}");
+        };
+        assert_eq!(up.link.as_deref(), Some("veth0"));
+        assert_eq!(up.xdp_mode, Some(XdpModeArg::Generic));
+        assert_eq!(up.cpus.map(|c| c.0), Some(vec![1, 3, 4]));
+        assert!(parse(&["up", "wg0", "--xdp-mode", "offload"]).is_err());
+        assert!(parse(&["up", "wg0", "--cpus", "2-1"]).is_err());
+        let defaults = parse(&["up", "wg0"]).unwrap();
+        let Some(Command::Up(up)) = defaults.command else {
+            panic!("not up");
+        };
+        assert_eq!((up.link, up.xdp_mode, up.cpus), (None, None, None));
     }
 
     #[test]

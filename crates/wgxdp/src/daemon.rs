@@ -1,7 +1,8 @@
 //! `wgxdp up`: bring the interface up, serve it, and tear it down on SIGINT/SIGTERM, when
 //! the TUN is deleted, or when the UAPI socket file is removed (as wireguard-go does).
 //!
-//! Threads: N workers (one TUN queue each, sharing the UDP sockets), one handshake/timer
+//! Threads: N workers (one TUN queue each, sharing the UDP sockets; on the AF_XDP path also one
+//! RX queue of `--link` each, see `xdp_worker.rs`), one handshake/timer
 //! thread, one UAPI server, one control server. The main thread waits on a signalfd and
 //! checks once a second that the interface and the UAPI socket are still there.
 
@@ -16,7 +17,10 @@ use crate::socket_file::{control_path, uapi_path, validate_interface_name, Socke
 use crate::udp_sockets::UdpSockets;
 use crate::unix_server::{serve, ServerLimits};
 use crate::worker::Worker;
-use crate::{control, handshake_thread, log_error, log_info, uapi_server};
+use crate::xdp_cpus::pin_current_thread;
+use crate::xdp_setup::{self, IoPlan, XdpStart};
+use crate::xdp_worker::XdpWorker;
+use crate::{control, handshake_thread, log_error, log_info, log_warn, uapi_server};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsFd;
@@ -56,25 +60,17 @@ pub fn run_up(args: &UpArgs) -> ExitCode {
 fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String, String> {
     let name = args.interface.as_str();
     validate_interface_name(name)?;
-    match args.io {
-        IoMode::Socket => {}
-        IoMode::Auto => {
-            log_info!("{name}: --io auto: using the kernel socket path (AF_XDP path not built yet)")
-        }
-        IoMode::Xdp => return Err("AF_XDP path not built yet (use --io socket)".into()),
-    }
+    let plan = xdp_setup::plan(args)?;
     // Before any thread exists, so every thread inherits the blocked mask.
     let signals = block_stop_signals().map_err(|e| format!("cannot set up signals: {e}"))?;
     let config = match &args.config {
         Some(path) => Some(load_config(path)?),
         None => None,
     };
-    let workers = match args.workers {
-        Some(n) => usize::from(n),
-        None => std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(DEFAULT_MAX_WORKERS),
-    };
+    let default_workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(DEFAULT_MAX_WORKERS);
+    let workers = xdp_setup::worker_count(args, &plan, default_workers);
 
     // Sockets first: a live daemon on the same name refuses us before we touch the TUN.
     let (uapi_listener, uapi_file) = SocketFile::bind(&uapi_path(name))
@@ -120,10 +116,53 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
         log_info!("{name}: configuration applied ({warnings} shadowing warning(s))");
     }
 
+    let xdp = match &plan {
+        IoPlan::Socket => None,
+        IoPlan::Xdp { link, queues: n } => {
+            match xdp_setup::start(&shared, args, link, *n, queues.len()) {
+                Ok(started) => Some(started),
+                Err(e) if args.io == IoMode::Auto => {
+                    log_warn!("{name}: --io auto: falling back to the socket path: {e}");
+                    None
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let cpu_of = |id: usize| args.cpus.as_ref().and_then(|c| c.0.get(id).copied());
     let mut threads = Vec::new();
-    for (id, queue) in queues.into_iter().enumerate() {
-        let worker = Worker::new(id, Arc::clone(&shared), queue);
-        threads.push(spawn(format!("wgxdp-worker-{id}"), move || worker.run())?);
+    match xdp {
+        Some(XdpStart {
+            link_ifindex,
+            sockets,
+        }) => {
+            for (id, (tun, xsk)) in queues.into_iter().zip(sockets).enumerate() {
+                let worker = XdpWorker {
+                    id,
+                    shared: Arc::clone(&shared),
+                    tun,
+                    xsk,
+                    link_ifindex,
+                    cpu: cpu_of(id),
+                };
+                threads.push(spawn(format!("wgxdp-xdp-{id}"), move || worker.run())?);
+            }
+        }
+        None => {
+            for (id, queue) in queues.into_iter().enumerate() {
+                let worker = Worker::new(id, Arc::clone(&shared), queue);
+                let cpu = cpu_of(id);
+                let interface = shared.interface.clone();
+                threads.push(spawn(format!("wgxdp-worker-{id}"), move || {
+                    if let Some(cpu) = cpu {
+                        if let Err(e) = pin_current_thread(cpu) {
+                            log_warn!("{interface}: worker {id}: {e}");
+                        }
+                    }
+                    worker.run()
+                })?);
+            }
+        }
     }
     let hs_shared = Arc::clone(&shared);
     threads.push(spawn("wgxdp-handshake".into(), move || {
@@ -159,6 +198,10 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
     shared.request_stop(&reason);
     for thread in threads {
         let _ = thread.join();
+    }
+    if let Some(xdp) = shared.xdp.get() {
+        // Shared may outlive this function in a straggling server thread; the link must not wait for that.
+        xdp.detach();
     }
     drop(control_file);
     drop(uapi_file);
@@ -211,6 +254,13 @@ fn wait_for_stop(
         match nix::net::if_::if_nametoindex(shared.interface.as_str()) {
             Ok(index) if index == ifindex => {}
             _ => return format!("interface {} was deleted", shared.interface),
+        }
+        if let Some(xdp) = shared.xdp.get() {
+            if nix::net::if_::if_nametoindex(xdp.link()).is_err() {
+                return format!("link {} was deleted", xdp.link());
+            }
+            // A `listen_port` change rebinds the sockets; the program follows within a second.
+            xdp.follow_port(shared.sockets.bound_port());
         }
     }
 }

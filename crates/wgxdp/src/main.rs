@@ -1,8 +1,9 @@
 //! `wgxdp`: a userspace WireGuard endpoint on the kernel-socket path, and a drop-in for
 //! wireguard-go (`WG_QUICK_USERSPACE_IMPLEMENTATION=wgxdp`).
 //!
-//! - `wgxdp up IFNAME [--config FILE] [--io socket|auto|xdp] [--workers N] [--mtu M]`:
-//!   serve in the foreground.
+//! - `wgxdp up IFNAME [--config FILE] [--io socket|auto|xdp] [--link NETDEV]
+//!   [--xdp-mode native|generic] [--workers N] [--cpus LIST] [--mtu M]`: serve in the foreground;
+//!   with `--io xdp` (or `auto` and `--link`) transport data bypasses the kernel over AF_XDP.
 //! - `wgxdp [-f|--foreground] IFNAME`: as wireguard-go: return once the interface and the
 //!   UAPI socket are ready, keep serving in the background (or stay in front with `-f`).
 //! - `wgxdp explain IFNAME [ADDRESS|PUBLIC_KEY]`, `wgxdp stats IFNAME [--json]`: ask a
@@ -27,6 +28,13 @@ mod udp_sockets;
 mod unix_server;
 mod worker;
 mod worker_stats;
+mod xdp_control;
+mod xdp_cpus;
+mod xdp_frame;
+mod xdp_setup;
+mod xdp_slow_path;
+mod xdp_wait;
+mod xdp_worker;
 
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command, UpArgs};

@@ -5,10 +5,11 @@ use crate::clock::Clock;
 use crate::handshake_queue::HandshakeQueue;
 use crate::udp_sockets::UdpSockets;
 use crate::worker_stats::WorkerStats;
+use crate::xdp_control::XdpControl;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use wgxdp_device::Device;
 
 /// Everything the threads share, behind one `Arc`.
@@ -27,6 +28,8 @@ pub struct Shared {
     pub handshakes: HandshakeQueue,
     /// One counter block per worker, indexed by worker id.
     pub workers: Box<[WorkerStats]>,
+    /// The XDP steering program and its sockets, set once when the AF_XDP path is in use.
+    pub xdp: OnceLock<XdpControl>,
     /// One eventfd per worker: written to make it re-read the sockets or notice a stop.
     wakers: Box<[EventFd]>,
     stop: AtomicBool,
@@ -67,6 +70,7 @@ impl Shared {
             sockets,
             handshakes,
             workers: (0..workers).map(|_| WorkerStats::default()).collect(),
+            xdp: OnceLock::new(),
             wakers: wakers.into_boxed_slice(),
             stop: AtomicBool::new(false),
             stop_reason: Mutex::new(None),

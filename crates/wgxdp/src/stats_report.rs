@@ -2,8 +2,10 @@
 
 use crate::shared::Shared;
 use crate::worker_stats::{Counter, WorkerSnapshot};
+use crate::xdp_control::XdpReport;
 use std::fmt::Write as _;
 use wgxdp_device::Counters;
+use wgxdp_io_xdp::SteerReason;
 
 /// Everything `stats` reports, read at one moment.
 #[derive(Debug)]
@@ -20,6 +22,8 @@ pub struct StatsReport {
     pub workers: Vec<WorkerSnapshot>,
     /// The device's counters.
     pub device: Counters,
+    /// The XDP program's state and counters, when the AF_XDP path is in use.
+    pub xdp: Option<XdpReport>,
 }
 
 impl StatsReport {
@@ -32,6 +36,7 @@ impl StatsReport {
             handshake_queue_depth: shared.handshakes.depth(),
             workers: shared.workers.iter().map(|w| w.snapshot()).collect(),
             device: shared.device.counters(),
+            xdp: shared.xdp.get().map(|x| x.report()),
         }
     }
 
@@ -43,7 +48,7 @@ impl StatsReport {
     }
 
     /// `{"interface":..,"listen_port":..,"uptime_secs":..,"handshake_queue_depth":..,
-    /// "workers":[{"id":0,...}],"totals":{...},"device":{...}}`.
+    /// "workers":[{"id":0,...}],"totals":{...},"device":{...}}`, plus `"xdp":{...}` on the AF_XDP path.
     pub fn to_json(&self) -> String {
         let mut out = String::new();
         let _ = write!(
@@ -64,6 +69,10 @@ impl StatsReport {
         self.totals().write_json_fields(&mut out);
         out.push_str("},\"device\":");
         out.push_str(&self.device.to_json());
+        if let Some(xdp) = &self.xdp {
+            out.push_str(",\"xdp\":");
+            out.push_str(&xdp.to_json());
+        }
         out.push('}');
         out
     }
@@ -94,6 +103,18 @@ impl StatsReport {
                 let _ = write!(out, "{:>14}", w.get(counter));
             }
             let _ = writeln!(out, "{:>14}", totals.get(counter));
+        }
+        if let Some(xdp) = &self.xdp {
+            let _ = writeln!(
+                out,
+                "\nxdp  link {}  mode {}  port {}  queues {}",
+                xdp.link, xdp.mode, xdp.port, xdp.queues
+            );
+            if let Some(c) = &xdp.counters {
+                for reason in SteerReason::ALL {
+                    let _ = writeln!(out, "  {:<24}{:>14}", reason.name(), c.get(reason));
+                }
+            }
         }
         let d = &self.device;
         out.push_str("\ndevice\n");

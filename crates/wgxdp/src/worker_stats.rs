@@ -37,6 +37,21 @@ pub enum Counter {
     HandshakeQueueFull,
     /// Packets lost to I/O errors (refused sends, failed TUN writes, unsplittable reads).
     IoErrors,
+    /// AF_XDP path: rounds that found work or spun without sleeping.
+    BusyRounds,
+    /// AF_XDP path: times the worker blocked because nothing came for a while.
+    Sleeps,
+    /// AF_XDP path: frames taken from the RX ring.
+    XdpRxFrames,
+    /// Their bytes (whole Ethernet frames).
+    XdpRxBytes,
+    /// AF_XDP path: frames queued on the TX ring.
+    XdpTxFrames,
+    /// Their bytes (whole Ethernet frames).
+    XdpTxBytes,
+    /// AF_XDP path: sealed packets sent through the kernel socket instead (next hop unknown, or the endpoint not
+    /// routed via the link).
+    XdpTxFallback,
 }
 
 /// Number of counters.
@@ -44,7 +59,7 @@ pub const COUNTERS: usize = Counter::ALL.len();
 
 impl Counter {
     /// Every counter, in report order.
-    pub const ALL: [Counter; 15] = [
+    pub const ALL: [Counter; 22] = [
         Counter::TunRxPackets,
         Counter::TunRxBytes,
         Counter::TunTxPackets,
@@ -60,6 +75,13 @@ impl Counter {
         Counter::HandshakesQueued,
         Counter::HandshakeQueueFull,
         Counter::IoErrors,
+        Counter::BusyRounds,
+        Counter::Sleeps,
+        Counter::XdpRxFrames,
+        Counter::XdpRxBytes,
+        Counter::XdpTxFrames,
+        Counter::XdpTxBytes,
+        Counter::XdpTxFallback,
     ];
 
     /// Stable snake_case name: JSON key and table row.
@@ -80,6 +102,13 @@ impl Counter {
             Counter::HandshakesQueued => "handshakes_queued",
             Counter::HandshakeQueueFull => "handshake_queue_full",
             Counter::IoErrors => "io_errors",
+            Counter::BusyRounds => "busy_rounds",
+            Counter::Sleeps => "sleeps",
+            Counter::XdpRxFrames => "xdp_rx_frames",
+            Counter::XdpRxBytes => "xdp_rx_bytes",
+            Counter::XdpTxFrames => "xdp_tx_frames",
+            Counter::XdpTxBytes => "xdp_tx_bytes",
+            Counter::XdpTxFallback => "xdp_tx_fallback",
         }
     }
 }
@@ -158,7 +187,8 @@ mod tests {
         let mut json = String::new();
         snap.write_json_fields(&mut json);
         assert!(json.starts_with("\"tun_rx_packets\":3,"), "{json}");
-        assert!(json.ends_with("\"io_errors\":1"), "{json}");
+        assert!(json.contains("\"io_errors\":1,"), "{json}");
+        assert!(json.ends_with("\"xdp_tx_fallback\":0"), "{json}");
         assert_eq!(json.matches(':').count(), COUNTERS);
     }
 }

@@ -1,0 +1,264 @@
+//! The XDP steering program on the `--link` device and the AF_XDP sockets registered in it.
+//!
+//! The program is loaded for one UDP port, so a `listen_port` change re-attaches it for the new port and registers
+//! every worker's socket again (the main thread calls [`XdpControl::follow_port`] once a second). Sockets are
+//! registered by descriptor; a worker unregisters its socket before dropping it, so a stale descriptor number is
+//! never put back in the map. Dropping the program detaches it and the link is plain kernel networking again.
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::{Mutex, MutexGuard};
+use wgxdp_io_xdp::{AttachMode, SteerCounters, SteerReason, XdpProgram, XskConfig, XskSocket};
+
+/// Where `ethtool -l`'s combined/RX queue count shows up without ethtool: one `rx-N` directory per RX queue.
+fn queues_dir(link: &str) -> String {
+    format!("/sys/class/net/{link}/queues")
+}
+
+/// Number of RX queues of `link`.
+pub fn rx_queue_count(link: &str) -> Result<u32, String> {
+    if link.is_empty() || link.contains('/') || link.starts_with('.') {
+        return Err(format!("{link:?} is not an interface name"));
+    }
+    let entries = std::fs::read_dir(queues_dir(link))
+        .map_err(|e| format!("link {link}: cannot list its queues: {e}"))?;
+    let count = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("rx-"))
+        .count();
+    match u32::try_from(count) {
+        Ok(0) | Err(_) => Err(format!("link {link} reports no RX queue")),
+        Ok(n) => Ok(n),
+    }
+}
+
+/// Socket sizes of the workers: 2048-byte frames fit a 1420-MTU packet sealed behind IPv6 headers; a larger MTU
+/// takes page-sized frames.
+pub fn socket_config(mtu: u16) -> XskConfig {
+    let mut config = XskConfig::default();
+    let largest_frame = wgxdp_wire::IPV6_UDP_HEADERS_LEN
+        + wgxdp_device::Device::HEADROOM
+        + usize::from(mtu)
+        + wgxdp_device::Device::TAILROOM;
+    if largest_frame > config.frame_size.bytes() as usize {
+        config.frame_size = wgxdp_io_xdp::FrameSize::Page;
+    }
+    config
+}
+
+/// The attached program and what is registered in it.
+#[derive(Debug)]
+pub struct XdpControl {
+    link: String,
+    mode: AttachMode,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    program: Option<XdpProgram>,
+    port: u16,
+    sockets: Vec<(u32, RawFd)>,
+}
+
+/// What `stats` shows of the XDP side.
+#[derive(Debug, Clone)]
+pub struct XdpReport {
+    /// The `--link` device.
+    pub link: String,
+    /// `native` or `generic`.
+    pub mode: &'static str,
+    /// The port the program steers.
+    pub port: u16,
+    /// Queues with a registered socket.
+    pub queues: usize,
+    /// The program's counters (absent if reading them failed).
+    pub counters: Option<SteerCounters>,
+}
+
+impl XdpReport {
+    /// `{"link":..,"mode":..,"port":..,"queues":..,"redirected":..,"passed":..,"passed_by_reason":{..}}`.
+    pub fn to_json(&self) -> String {
+        let mut out = format!(
+            "{{\"link\":\"{}\",\"mode\":\"{}\",\"port\":{},\"queues\":{}",
+            self.link.replace(['"', '\\'], ""),
+            self.mode,
+            self.port,
+            self.queues
+        );
+        if let Some(c) = &self.counters {
+            out.push_str(&format!(
+                ",\"redirected\":{},\"passed\":{},\"passed_by_reason\":{{",
+                c.redirected(),
+                c.passed()
+            ));
+            let passed = SteerReason::ALL
+                .iter()
+                .filter(|r| **r != SteerReason::Redirected)
+                .map(|r| format!("\"{}\":{}", r.name(), c.get(*r)))
+                .collect::<Vec<_>>()
+                .join(",");
+            out.push_str(&passed);
+            out.push('}');
+        }
+        out.push('}');
+        out
+    }
+}
+
+fn mode_name(mode: AttachMode) -> &'static str {
+    match mode {
+        AttachMode::Native => "native",
+        AttachMode::Generic => "generic",
+        AttachMode::Auto => "auto",
+    }
+}
+
+impl XdpControl {
+    /// Attaches the steering program to `link` for `port`.
+    pub fn attach(link: &str, mode: AttachMode, port: u16) -> Result<Self, String> {
+        let program = XdpProgram::attach(link, port, mode)
+            .map_err(|e| format!("cannot attach XDP to {link}: {e}"))?;
+        if let Some(reason) = program.fallback_reason() {
+            crate::log_info!("{reason}");
+        }
+        Ok(Self {
+            link: link.to_owned(),
+            // Re-attaching after a port change keeps the mode the first attach got.
+            mode: program.mode(),
+            state: Mutex::new(State {
+                program: Some(program),
+                port,
+                sockets: Vec::new(),
+            }),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The link the program is on.
+    pub fn link(&self) -> &str {
+        &self.link
+    }
+
+    /// The mode the program got.
+    pub fn mode_name(&self) -> &'static str {
+        mode_name(self.mode)
+    }
+
+    /// Opens one socket on each of queues `0..count` of the link and registers it.
+    pub fn open_sockets(&self, count: u32, config: &XskConfig) -> Result<Vec<XskSocket>, String> {
+        let mut sockets = Vec::new();
+        for queue in 0..count {
+            let socket = XskSocket::open(&self.link, queue, config)
+                .map_err(|e| format!("AF_XDP socket on {} queue {queue}: {e}", self.link))?;
+            if let Some(reason) = socket.fallback_reason() {
+                crate::log_info!("{reason}");
+            }
+            self.register(queue, socket.as_raw_fd())?;
+            sockets.push(socket);
+        }
+        Ok(sockets)
+    }
+
+    fn register(&self, queue: u32, fd: RawFd) -> Result<(), String> {
+        let mut state = self.state();
+        if let Some(program) = state.program.as_mut() {
+            program
+                .register_socket(queue, &fd)
+                .map_err(|e| format!("registering queue {queue}: {e}"))?;
+        }
+        state.sockets.retain(|(q, _)| *q != queue);
+        state.sockets.push((queue, fd));
+        Ok(())
+    }
+
+    /// Stops steering `queue` (its worker is about to close the socket).
+    pub fn unregister(&self, queue: u32) {
+        let mut state = self.state();
+        state.sockets.retain(|(q, _)| *q != queue);
+        if let Some(program) = state.program.as_mut() {
+            let _ = program.unregister_socket(queue);
+        }
+    }
+
+    /// Re-attaches the program if the listen port changed. While it is detached (or if attaching fails) the
+    /// transport data takes the kernel path, which the workers also serve.
+    pub fn follow_port(&self, port: u16) {
+        let mut state = self.state();
+        if state.port == port {
+            return;
+        }
+        // The old program must go first: a link takes one XDP program.
+        state.program = None;
+        state.port = port;
+        match XdpProgram::attach(&self.link, port, self.mode) {
+            Ok(mut program) => {
+                for (queue, fd) in &state.sockets {
+                    if let Err(e) = program.register_socket(*queue, fd) {
+                        crate::log_error!("{}: re-registering queue {queue}: {e}", self.link);
+                    }
+                }
+                crate::log_info!("{}: XDP steering re-attached for port {port}", self.link);
+                state.program = Some(program);
+            }
+            Err(e) => crate::log_error!(
+                "{}: cannot re-attach XDP for port {port} (traffic takes the kernel path): {e}",
+                self.link
+            ),
+        }
+    }
+
+    /// Detaches the program now (shutdown), before the workers' sockets close.
+    pub fn detach(&self) {
+        self.state().program = None;
+    }
+
+    /// The program's state and counters.
+    pub fn report(&self) -> XdpReport {
+        let state = self.state();
+        XdpReport {
+            link: self.link.clone(),
+            mode: mode_name(self.mode),
+            port: state.port,
+            queues: state.sockets.len(),
+            counters: state.program.as_ref().and_then(|p| p.counters().ok()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_has_a_queue_and_bad_names_are_refused() {
+        assert!(rx_queue_count("lo").unwrap() >= 1);
+        assert!(rx_queue_count("../etc").is_err());
+        assert!(rx_queue_count("no-such-link0").is_err());
+    }
+
+    #[test]
+    fn frames_grow_with_the_mtu() {
+        assert_eq!(socket_config(1420).frame_size.bytes(), 2048);
+        assert_eq!(socket_config(9000).frame_size.bytes(), 4096);
+    }
+
+    #[test]
+    fn report_json_lists_every_passed_reason() {
+        let report = XdpReport {
+            link: "veth0".into(),
+            mode: "native",
+            port: 51820,
+            queues: 2,
+            counters: Some(SteerCounters::from_counts([
+                5, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0,
+            ])),
+        };
+        let json = report.to_json();
+        assert!(json.contains("\"redirected\":5,\"passed\":3"), "{json}");
+        assert!(json.contains("\"not-transport\":2"), "{json}");
+        assert_eq!(json.matches('{').count(), json.matches('}').count());
+    }
+}

@@ -1,0 +1,169 @@
+//! Choosing the I/O path at start-up (`--io`, `--link`, `--workers`) and bringing the AF_XDP path up: attach the
+//! steering program, open one AF_XDP socket per worker queue, and hand each worker its socket.
+
+use crate::cli::{IoMode, UpArgs, XdpModeArg};
+use crate::shared::Shared;
+use crate::xdp_control::{rx_queue_count, socket_config, XdpControl};
+use crate::{log_info, log_warn};
+use wgxdp_io_xdp::{AttachMode, XskSocket};
+
+/// The path chosen before anything is created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IoPlan {
+    /// Kernel UDP sockets only.
+    Socket,
+    /// AF_XDP on `link`, which has `queues` RX queues.
+    Xdp {
+        /// The `--link` device.
+        link: String,
+        /// Its RX queue count.
+        queues: u32,
+    },
+}
+
+/// Logs why `--io auto` runs the socket path.
+fn fall_back(interface: &str, reason: &str) {
+    log_warn!("{interface}: --io auto: falling back to the socket path: {reason}");
+}
+
+/// Decides the path from the options. `--io xdp` errors out where `--io auto` falls back (and logs why).
+pub fn plan(args: &UpArgs) -> Result<IoPlan, String> {
+    let name = &args.interface;
+    let link = match (args.io, &args.link) {
+        (IoMode::Socket, _) => return Ok(IoPlan::Socket),
+        (IoMode::Xdp, None) => return Err("--io xdp needs --link NETDEV".into()),
+        (IoMode::Auto, None) => {
+            fall_back(name, "no --link given");
+            return Ok(IoPlan::Socket);
+        }
+        (_, Some(link)) => link.clone(),
+    };
+    let queues = match rx_queue_count(&link) {
+        Ok(n) => n,
+        Err(e) if args.io == IoMode::Auto => {
+            fall_back(name, &e);
+            return Ok(IoPlan::Socket);
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(workers) = args.workers {
+        if u32::from(workers) > queues {
+            let e = format!("--workers {workers} exceeds the {queues} RX queue(s) of {link}");
+            if args.io == IoMode::Auto {
+                fall_back(name, &e);
+                return Ok(IoPlan::Socket);
+            }
+            return Err(e);
+        }
+    }
+    Ok(IoPlan::Xdp { link, queues })
+}
+
+/// Workers for the plan: `--workers`, or one per RX queue of the link (AF_XDP), or `default` (sockets).
+pub fn worker_count(args: &UpArgs, plan: &IoPlan, default: usize) -> usize {
+    match (args.workers, plan) {
+        (Some(n), _) => usize::from(n),
+        (None, IoPlan::Xdp { queues, .. }) => *queues as usize,
+        (None, IoPlan::Socket) => default,
+    }
+}
+
+/// The AF_XDP path, up: the link's index and one socket per worker (worker i has queue i).
+pub struct XdpStart {
+    /// Interface index of the link.
+    pub link_ifindex: u32,
+    /// Socket i for worker i.
+    pub sockets: Vec<XskSocket>,
+}
+
+/// Attaches the program for the bound port and opens a socket per worker; on failure nothing stays attached.
+pub fn start(
+    shared: &Shared,
+    args: &UpArgs,
+    link: &str,
+    queues: u32,
+    workers: usize,
+) -> Result<XdpStart, String> {
+    let link_ifindex = nix::net::if_::if_nametoindex(link)
+        .map_err(|e| format!("link {link} has no interface index: {e}"))?;
+    let mode = match args.xdp_mode {
+        None => AttachMode::Auto,
+        Some(XdpModeArg::Native) => AttachMode::Native,
+        Some(XdpModeArg::Generic) => AttachMode::Generic,
+    };
+    let port = shared.sockets.bound_port();
+    let control = XdpControl::attach(link, mode, port)?;
+    let count = u32::try_from(workers).unwrap_or(u32::MAX).min(queues);
+    let sockets = control.open_sockets(count, &socket_config(shared.mtu))?;
+    if count < queues {
+        log_info!(
+            "{}: {count} worker(s) for {queues} RX queues of {link}: queues {count}.. take the kernel path",
+            shared.interface
+        );
+    }
+    log_info!(
+        "{}: AF_XDP on {link}: {} XDP, {} socket(s), UDP port {port}",
+        shared.interface,
+        control.mode_name(),
+        sockets.len()
+    );
+    shared
+        .xdp
+        .set(control)
+        .map_err(|_| "the AF_XDP path was started twice".to_owned())?;
+    Ok(XdpStart {
+        link_ifindex,
+        sockets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(io: IoMode, link: Option<&str>, workers: Option<u16>) -> UpArgs {
+        let mut args = UpArgs::for_interface("wgtest0".into());
+        args.io = io;
+        args.link = link.map(str::to_owned);
+        args.workers = workers;
+        args
+    }
+
+    #[test]
+    fn xdp_needs_a_link_and_auto_falls_back() {
+        assert_eq!(
+            plan(&args(IoMode::Socket, Some("lo"), None)),
+            Ok(IoPlan::Socket)
+        );
+        assert!(plan(&args(IoMode::Xdp, None, None)).is_err());
+        assert_eq!(plan(&args(IoMode::Auto, None, None)), Ok(IoPlan::Socket));
+        assert!(plan(&args(IoMode::Xdp, Some("no-such-link0"), None)).is_err());
+        assert_eq!(
+            plan(&args(IoMode::Auto, Some("no-such-link0"), None)),
+            Ok(IoPlan::Socket)
+        );
+        let queues = rx_queue_count("lo").unwrap();
+        let lo = plan(&args(IoMode::Xdp, Some("lo"), None)).unwrap();
+        assert_eq!(
+            lo,
+            IoPlan::Xdp {
+                link: "lo".into(),
+                queues
+            }
+        );
+        assert_eq!(
+            worker_count(&args(IoMode::Xdp, Some("lo"), None), &lo, 7),
+            queues as usize
+        );
+        assert_eq!(
+            worker_count(&args(IoMode::Socket, None, None), &IoPlan::Socket, 7),
+            7
+        );
+        let too_many = u16::try_from(queues + 1).unwrap();
+        assert!(plan(&args(IoMode::Xdp, Some("lo"), Some(too_many))).is_err());
+        assert_eq!(
+            plan(&args(IoMode::Auto, Some("lo"), Some(too_many))),
+            Ok(IoPlan::Socket)
+        );
+    }
+}
