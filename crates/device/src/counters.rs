@@ -63,6 +63,51 @@ impl LiveCounters {
     }
 }
 
+/// Counters of one receive batch, kept in plain integers while the batch runs and added to the shared atomics
+/// once at its end: every worker bumping the same cache lines per packet is what this avoids.
+#[derive(Debug)]
+pub(crate) struct RxTally {
+    drops: [u64; DropReason::COUNT],
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    pub keepalives_received: u64,
+}
+
+impl Default for RxTally {
+    fn default() -> Self {
+        Self {
+            drops: [0; DropReason::COUNT],
+            rx_packets: 0,
+            rx_bytes: 0,
+            keepalives_received: 0,
+        }
+    }
+}
+
+impl RxTally {
+    pub fn drop(&mut self, reason: DropReason) {
+        if let Some(n) = self.drops.get_mut(reason.index()) {
+            *n += 1;
+        }
+    }
+
+    /// Adds everything counted so far to `live` and starts again from zero.
+    pub fn flush_into(&mut self, live: &LiveCounters) {
+        let add = |counter: &AtomicU64, n: u64| {
+            if n != 0 {
+                LiveCounters::add(counter, n);
+            }
+        };
+        add(&live.rx_packets, self.rx_packets);
+        add(&live.rx_bytes, self.rx_bytes);
+        add(&live.keepalives_received, self.keepalives_received);
+        for (counter, &n) in live.drops.iter().zip(self.drops.iter()) {
+            add(counter, n);
+        }
+        *self = Self::default();
+    }
+}
+
 /// Counters of one peer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeerCounters {
@@ -198,5 +243,20 @@ mod tests {
             assert!(json.contains(&format!("\"{}\":", reason.name())));
         }
         assert!(json.starts_with('{') && json.ends_with('}'));
+    }
+
+    #[test]
+    fn tally_adds_once_and_resets() {
+        let live = LiveCounters::default();
+        let mut tally = RxTally::default();
+        tally.drop(DropReason::Replay);
+        tally.drop(DropReason::Replay);
+        tally.rx_packets += 3;
+        tally.rx_bytes += 96;
+        tally.flush_into(&live);
+        tally.flush_into(&live);
+        let c = live.snapshot(Vec::new());
+        assert_eq!(c.dropped(DropReason::Replay), 2);
+        assert_eq!((c.rx_packets, c.rx_bytes), (3, 96));
     }
 }

@@ -1,24 +1,23 @@
 //! The per-packet paths run by worker threads: transport messages from the network, packets from TUN.
 //!
 //! Neither holds a lock while sealing or opening: the keypair comes from a lock-free cache (sending) or the
-//! lock-free index table (receiving). Each packet then takes its peer's lock briefly to report the event to
-//! the timers (and read or update the endpoint). That per-packet lock is acceptable for now; the timers could
-//! become atomics later if profiles show contention on a single busy peer.
+//! lock-free index table (receiving). Receiving is done in batches (`rx_batch.rs`), which tell the timers once
+//! per peer per batch; a sent packet takes its peer's lock briefly to report to the timers and read the
+//! endpoint.
 
 use core::net::SocketAddr;
-use core::ops::Range;
 use core::sync::atomic::Ordering;
 use core::time::Duration;
 
-use wgxdp_noise::constants::{REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME, REKEY_ON_RECEIVE_AGE};
+use wgxdp_noise::constants::{REKEY_AFTER_MESSAGES, REKEY_AFTER_TIME};
 use wgxdp_noise::{Keypair, TransportError};
-use wgxdp_wire::{inner_packet, wg_layout};
+use wgxdp_wire::inner_packet;
 
 use crate::counters::LiveCounters;
 use crate::device::Device;
 use crate::drop_reason::DropReason;
 use crate::peer::Peer;
-use crate::verdict::{Inbound, MessageKind, Outbound};
+use crate::verdict::{Inbound, Outbound};
 
 impl Device {
     /// A transport message from the network at `src`, decrypted in place. On [`Inbound::Tun`] write
@@ -26,88 +25,13 @@ impl Device {
     ///
     /// Roaming: once the message is authenticated, the peer's endpoint becomes `src`, BEFORE the ACL check (a
     /// packet the ACL drops still proves where the peer is).
+    ///
+    /// A batch of one: workers receiving many messages at once use [`Device::rx_batch`], which this wraps.
     pub fn receive_transport(&self, src: SocketAddr, msg: &mut [u8], now: Duration) -> Inbound {
-        match self.open_transport(src, msg, now) {
-            Ok(inbound) => inbound,
-            Err(reason) => self.dropped(reason),
-        }
-    }
-
-    fn open_transport(
-        &self,
-        src: SocketAddr,
-        msg: &mut [u8],
-        now: Duration,
-    ) -> Result<Inbound, DropReason> {
-        if MessageKind::of(msg) != MessageKind::Transport {
-            return Err(DropReason::Malformed);
-        }
-        let receiver = msg
-            .get(wg_layout::transport::RECEIVER..wg_layout::transport::RECEIVER + 4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_le_bytes)
-            .ok_or(DropReason::Malformed)?;
-        let entry = self.indices.get(receiver).ok_or(DropReason::UnknownIndex)?;
-        let keypair = entry.keypair.ok_or(DropReason::UnknownIndex)?;
-        if keypair.is_expired(now) {
-            return Err(DropReason::Expired);
-        }
-        let opened = keypair.open(msg).map_err(|e| match e {
-            TransportError::Replay | TransportError::CounterTooLarge => DropReason::Replay,
-            TransportError::Decrypt => DropReason::Decrypt,
-            _ => DropReason::Malformed,
-        })?;
-        let peer = entry.peer;
-        let keepalive = opened.plaintext.is_empty();
-        {
-            let mut st = peer.lock();
-            if st.removed {
-                return Err(DropReason::UnknownIndex);
-            }
-            let update = st
-                .tunnel
-                .as_mut()
-                .and_then(|t| t.on_received(receiver, keepalive, now));
-            if let Some(update) = update {
-                // The responder's new keypair is confirmed: it is current now.
-                self.indices.apply(&peer, &update);
-                peer.refresh_sending(&st);
-                LiveCounters::add(&self.counters.handshakes_completed, 1);
-                if !st.staged.is_empty() {
-                    self.flush_pending.store(true, Ordering::Release);
-                    self.request_wake();
-                }
-            }
-            if st.endpoint != Some(src) {
-                st.endpoint = Some(src);
-            }
-        }
-        peer.add_rx(msg.len());
-        LiveCounters::add(&self.counters.rx_packets, 1);
-        LiveCounters::add(&self.counters.rx_bytes, msg.len() as u64);
-        if keypair.is_initiator() && now.saturating_sub(keypair.birth()) >= REKEY_ON_RECEIVE_AGE {
-            // The timers evaluate "rekey on receive" at the next tick; make sure one happens now.
-            self.request_wake();
-        }
-        if keepalive {
-            LiveCounters::add(&self.counters.keepalives_received, 1);
-            return Ok(Inbound::Consumed);
-        }
-        let plaintext = msg
-            .get(opened.plaintext.clone())
-            .ok_or(DropReason::Malformed)?;
-        let inner = inner_packet(plaintext).map_err(|_| DropReason::InvalidInnerPacket)?;
-        if inner.len > plaintext.len() || inner.len == 0 {
-            return Err(DropReason::InvalidInnerPacket);
-        }
-        if !self.routes.check_source(peer.id, inner.src) {
-            return Err(DropReason::Acl);
-        }
-        let start = opened.plaintext.start;
-        Ok(Inbound::Tun(Range {
-            start,
-            end: start + inner.len,
-        }))
+        let mut batch = self.rx_batch(now);
+        let inbound = batch.receive(src, msg);
+        batch.finish();
+        inbound
     }
 
     /// A packet read from TUN, at `buf[HEADROOM..HEADROOM + len]` (see [`Device::HEADROOM`] and

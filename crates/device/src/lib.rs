@@ -7,7 +7,8 @@
 //! caller passes `now` (a monotonic [`core::time::Duration`]), wall-clock time and a CSPRNG, and moves the
 //! datagrams. That keeps the whole device testable under simulated time (see `tests/`).
 //!
-//! Threads: workers call [`Device::receive_transport`] and [`Device::send`]; a handshake thread calls
+//! Threads: workers call [`Device::rx_batch`] (or [`Device::receive_transport`] per message) and
+//! [`Device::send`]; a handshake thread calls
 //! [`Device::receive_handshake`]; a timer thread calls [`Device::tick`] at [`Device::next_deadline`] or when
 //! [`Device::take_handshake_wanted`] says so; the UAPI server calls [`Device::apply_set`] and
 //! [`Device::get_state`].
@@ -27,6 +28,7 @@ mod index_table;
 mod outbox;
 mod peer;
 mod ratelimit;
+mod rx_batch;
 mod timer_path;
 mod verdict;
 
@@ -39,6 +41,7 @@ pub use explain::{AddressExplanation, PeerExplanation, PeerLabel};
 pub use outbox::Outbox;
 pub use peer::PeerId;
 pub use ratelimit::RateLimiter;
+pub use rx_batch::RxBatch;
 pub use verdict::{FramedOutbound, Inbound, MessageKind, Outbound};
 
 /// Re-exported so callers name keys without depending on the noise crate directly.

@@ -6,7 +6,7 @@
 
 use std::ffi::CString;
 use std::num::NonZeroU32;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 use xdpilone::xdp::XdpDesc;
@@ -527,6 +527,16 @@ impl AsRawFd for XskSocket {
     /// The socket's descriptor, for registering it in the steering program's XSKMAP.
     fn as_raw_fd(&self) -> RawFd {
         self.rings.rx.as_raw_fd()
+    }
+}
+
+impl AsFd for XskSocket {
+    /// The socket's descriptor, borrowed for as long as the socket lives: for epoll sets and `poll()`.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        // SAFETY: the descriptor belongs to the xdpilone socket that `self.rings` keeps alive (every ring holds
+        // a reference to it, and it is closed only when the last one drops), so it stays open for as long as
+        // `self` is borrowed, which bounds the returned lifetime.
+        unsafe { BorrowedFd::borrow_raw(self.rings.rx.as_raw_fd()) }
     }
 }
 

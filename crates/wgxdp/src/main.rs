@@ -24,6 +24,7 @@ mod signals;
 mod socket_file;
 mod stats_report;
 mod uapi_server;
+mod udp_path;
 mod udp_sockets;
 mod unix_server;
 mod worker;
@@ -32,7 +33,6 @@ mod xdp_control;
 mod xdp_cpus;
 mod xdp_frame;
 mod xdp_setup;
-mod xdp_slow_path;
 mod xdp_wait;
 mod xdp_worker;
 

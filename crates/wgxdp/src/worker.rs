@@ -3,33 +3,30 @@
 //! TUN -> `Device::send` (sealed in place in a scratch buffer with head- and tailroom) ->
 //! per-family UDP send batch (sendmmsg, GSO for runs to one peer).
 //! UDP (recvmmsg, GRO super-datagrams split by segment size) -> classify -> transport data:
-//! `Device::receive_transport` in place -> TUN write batch; handshake messages: copied to the
-//! handshake thread's queue. Every buffer is allocated once, when the thread starts.
+//! opened in place in one `Device::rx_batch` per recvmmsg -> TUN write batch; handshake messages:
+//! copied to the handshake thread's queue (`udp_path.rs`, shared with the AF_XDP worker). Every
+//! buffer is allocated once, when the thread starts.
 //!
 //! Idle, the thread blocks in poll() on its TUN queue, both sockets and its wake eventfd.
 
-use crate::handshake_queue::QueueError;
 use crate::log_debug;
 use crate::shared::Shared;
+use crate::udp_path::{drain_udp, flush_udp, TunSink, TUN_SEND_BATCH};
 use crate::worker_stats::{Counter, WorkerStats};
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::io;
-use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::sync::Arc;
-use std::time::Duration;
-use wgxdp_device::{Device, DropReason, Inbound, MessageKind, Outbound};
+use wgxdp_device::{Device, Outbound};
 use wgxdp_io_socket::{
-    BatchUdpSocket, DualStackSockets, RecvBatch, SendBatch, TunQueue, TunRecvBatch, TunSendBatch,
+    DualStackSockets, RecvBatch, SendBatch, TunQueue, TunRecvBatch, TunSendBatch,
 };
 
 /// Datagrams per recvmmsg call (each slot holds a 64 KiB GRO super-datagram).
 const UDP_RECV_BATCH: usize = 32;
 /// Datagrams queued per family before a sendmmsg.
 const UDP_SEND_BATCH: usize = 128;
-/// Packets queued before a TUN write.
-const TUN_SEND_BATCH: usize = 128;
 /// Batches taken from one source before looking at the others again (fairness).
 const BUDGET: usize = 8;
 /// Longest inner packet a TUN write takes (a decrypted packet can exceed our MTU if the peer's
@@ -134,11 +131,21 @@ impl Worker {
         if tun.contains(PollFlags::POLLIN) {
             self.drain_tun(sockets, stats, bufs)?;
         }
-        if v4.contains(PollFlags::POLLIN) {
-            self.drain_udp(&sockets.v4, stats, bufs);
-        }
-        if v6.contains(PollFlags::POLLIN) {
-            self.drain_udp(&sockets.v6, stats, bufs);
+        let mut sink = TunSink {
+            tun: &self.tun,
+            batch: &mut bufs.tun_tx,
+        };
+        for (socket, ready) in [(&sockets.v4, v4), (&sockets.v6, v6)] {
+            if ready.contains(PollFlags::POLLIN) {
+                drain_udp(
+                    &self.shared,
+                    socket,
+                    stats,
+                    &mut bufs.udp_rx,
+                    &mut sink,
+                    BUDGET,
+                );
+            }
         }
         Ok(())
     }
@@ -214,121 +221,6 @@ impl Worker {
             self.shared.handshakes.wake();
         }
         Ok(())
-    }
-
-    /// UDP -> open -> TUN, or -> handshake queue.
-    fn drain_udp(&self, socket: &BatchUdpSocket, stats: &WorkerStats, bufs: &mut Buffers) {
-        for _ in 0..BUDGET {
-            match socket.recv_batch(&mut bufs.udp_rx) {
-                Ok(_) => stats.add(Counter::IoErrors, bufs.udp_rx.dropped() as u64),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) => {
-                    // ICMP errors surface here (ECONNREFUSED...): count and go on.
-                    log_debug!("{}: UDP receive: {e}", self.shared.interface);
-                    stats.add(Counter::IoErrors, 1);
-                    break;
-                }
-            }
-            if bufs.udp_rx.is_empty() {
-                continue;
-            }
-            stats.add(Counter::UdpBatches, 1);
-            let now = self.shared.clock.now();
-            for i in 0..bufs.udp_rx.len() {
-                let Some((source, segment)) =
-                    bufs.udp_rx.get(i).map(|d| (d.source, d.segment_size))
-                else {
-                    continue;
-                };
-                let Some(data) = bufs.udp_rx.get_mut(i) else {
-                    continue;
-                };
-                if data.is_empty() {
-                    // An empty datagram yields no chunk below but is still a malformed message.
-                    stats.add(Counter::UdpRxPackets, 1);
-                    self.shared.device.count_drop(DropReason::Malformed);
-                    continue;
-                }
-                for datagram in data.chunks_mut(segment.max(1)) {
-                    stats.add(Counter::UdpRxPackets, 1);
-                    stats.add(Counter::UdpRxBytes, datagram.len() as u64);
-                    self.one_datagram(source, datagram, now, stats, &mut bufs.tun_tx);
-                }
-            }
-            if !bufs.tun_tx.is_empty() {
-                flush_tun(&self.tun, &mut bufs.tun_tx, stats);
-            }
-        }
-    }
-
-    /// Dispatches one received datagram.
-    fn one_datagram(
-        &self,
-        source: SocketAddr,
-        datagram: &mut [u8],
-        now: Duration,
-        stats: &WorkerStats,
-        tun_tx: &mut TunSendBatch,
-    ) {
-        match Device::classify(datagram) {
-            MessageKind::Transport => {}
-            MessageKind::Malformed => {
-                self.shared.device.count_drop(DropReason::Malformed);
-                return;
-            }
-            MessageKind::Initiation | MessageKind::Response | MessageKind::CookieReply => {
-                match self.shared.handshakes.push(source, datagram) {
-                    Ok(()) => stats.add(Counter::HandshakesQueued, 1),
-                    Err(QueueError::Full) | Err(QueueError::Closed) => {
-                        stats.add(Counter::HandshakeQueueFull, 1)
-                    }
-                }
-                return;
-            }
-        }
-        if let Inbound::Tun(range) = self.shared.device.receive_transport(source, datagram, now) {
-            let Some(packet) = datagram.get(range) else {
-                return;
-            };
-            if tun_tx.len() == TUN_SEND_BATCH {
-                flush_tun(&self.tun, tun_tx, stats);
-            }
-            match tun_tx.push(packet) {
-                Ok(()) => stats.add(Counter::TunTxBytes, packet.len() as u64),
-                Err(_) => stats.add(Counter::IoErrors, 1),
-            }
-        }
-    }
-}
-
-/// Sends and empties a UDP batch.
-fn flush_udp(socket: &BatchUdpSocket, batch: &mut SendBatch, stats: &WorkerStats) {
-    if batch.is_empty() {
-        return;
-    }
-    let queued = batch.len();
-    let bytes: usize = (0..queued)
-        .filter_map(|i| batch.get(i))
-        .map(|(d, _)| d.len())
-        .sum();
-    match socket.send_batch(batch) {
-        Ok(sent) => {
-            stats.add(Counter::UdpTxPackets, sent as u64);
-            stats.add(Counter::IoErrors, queued.saturating_sub(sent) as u64);
-            // Bytes of the whole batch: exact unless the kernel refused some datagrams.
-            stats.add(Counter::UdpTxBytes, bytes as u64);
-        }
-        Err(_) => stats.add(Counter::IoErrors, queued as u64),
-    }
-    batch.clear();
-}
-
-/// Writes and empties a TUN batch.
-fn flush_tun(tun: &TunQueue, batch: &mut TunSendBatch, stats: &WorkerStats) {
-    let queued = batch.len();
-    match tun.send_batch(batch) {
-        Ok(n) => stats.add(Counter::TunTxPackets, n as u64),
-        Err(_) => stats.add(Counter::IoErrors, queued as u64),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
-use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 use wgxdp_io_socket::DualStackSockets;
 
@@ -53,22 +53,12 @@ fn input(token: u64) -> EpollEvent {
 
 impl WaitSet {
     /// A set with the TUN queue, the wake eventfd and (if any) the AF_XDP socket.
-    pub fn new(tun: impl AsFd, wake: impl AsFd, xsk: Option<RawFd>) -> nix::Result<Self> {
+    pub fn new(tun: impl AsFd, wake: impl AsFd, xsk: Option<impl AsFd>) -> nix::Result<Self> {
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
         epoll.add(tun, input(TUN))?;
         epoll.add(wake, input(WAKE))?;
-        if let Some(fd) = xsk {
-            let mut event = input(XSK);
-            // io-xdp exposes the AF_XDP socket only as a raw descriptor (it has no `AsFd`), and borrowing a raw
-            // descriptor is `unsafe`, which this crate forbids; nix's older raw-descriptor `epoll_ctl` is the safe
-            // way to register it. The socket outlives this set: the worker drops the set first.
-            #[allow(deprecated)]
-            nix::sys::epoll::epoll_ctl(
-                epoll.0.as_raw_fd(),
-                nix::sys::epoll::EpollOp::EpollCtlAdd,
-                fd,
-                &mut event,
-            )?;
+        if let Some(xsk) = xsk {
+            epoll.add(xsk, input(XSK))?;
         }
         Ok(Self {
             epoll,
@@ -133,7 +123,7 @@ mod tests {
     fn reports_the_wake_descriptor_and_sockets() {
         let tun = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
         let wake = EventFd::from_flags(EfdFlags::EFD_NONBLOCK).unwrap();
-        let mut set = WaitSet::new(&tun, &wake, None).unwrap();
+        let mut set = WaitSet::new(&tun, &wake, None::<&EventFd>).unwrap();
         let sockets = Arc::new(
             wgxdp_io_socket::bind_dual_stack(0, &wgxdp_io_socket::UdpSocketOptions::default())
                 .unwrap(),

@@ -1,8 +1,8 @@
 //! An AF_XDP worker: owns RX queue i of the link (its AF_XDP socket) and TUN queue i, pinned to its CPU.
 //!
 //! RX: frames from the socket's RX ring -> `parse_udp_frame` (the outer UDP checksum is neither trusted nor
-//! checked: the AEAD covers the payload) -> `Device::receive_transport` decrypting in place in the UMEM frame ->
-//! TUN write batch. TX: TUN read (offloaded super-packets split by io-socket) -> `Device::send_into_frame` seals
+//! checked: the AEAD covers the payload) -> one `Device::rx_batch` per ring read, decrypting in place in the UMEM
+//! frames -> TUN write batch. TX: TUN read (offloaded super-packets split by io-socket) -> `Device::send_into_frame` seals
 //! into a free UMEM frame behind room for the outer headers -> next-hop MACs from the kernel's tables ->
 //! Ethernet/IP/UDP headers with the full UDP checksum -> TX ring. Completions are reaped every round.
 //!
@@ -11,13 +11,12 @@
 
 use crate::log_debug;
 use crate::shared::Shared;
+use crate::udp_path::{dispatch, drain_udp, flush_tun, flush_udp, TunSink, TUN_SEND_BATCH};
 use crate::worker_stats::{Counter, WorkerStats};
 use crate::xdp_frame::{header_len, write_headers};
-use crate::xdp_slow_path::{dispatch, drain_udp, flush_tun, flush_udp, TUN_SEND_BATCH};
 use crate::xdp_wait::WaitSet;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 use wgxdp_device::{Device, DropReason, FramedOutbound};
@@ -39,6 +38,8 @@ const IDLE_SLEEP_MS: u16 = 1000;
 const NEIGHBOUR_REFRESH: Duration = Duration::from_secs(1);
 /// recvmmsg slots of the slow path (each holds a 64 KiB GRO super-datagram).
 const UDP_RECV_BATCH: usize = 16;
+/// recvmmsg calls per round on each kernel socket before the worker looks at its other sources again.
+const UDP_BUDGET: usize = 4;
 /// Fallback datagrams queued per family before a sendmmsg.
 const UDP_SEND_BATCH: usize = 64;
 /// Longest inner packet a TUN write takes.
@@ -114,8 +115,8 @@ impl XdpWorker {
                 None
             }
         };
-        let mut waits = WaitSet::new(&self.tun, waker, Some(self.xsk.as_raw_fd()))
-            .map_err(|e| format!("epoll: {e}"))?;
+        let mut waits =
+            WaitSet::new(&self.tun, waker, Some(&self.xsk)).map_err(|e| format!("epoll: {e}"))?;
         let mut adaptive = AdaptivePoll::new(SPIN_ROUNDS);
         let mut timeout = 0;
         while !shared.stopping() {
@@ -141,25 +142,21 @@ impl XdpWorker {
             if ready.tun {
                 work += self.drain_tun(&sockets, stats, &mut bufs, neighbours.as_mut())?;
             }
-            if ready.udp_v4 {
-                work += drain_udp(
-                    &shared,
-                    &sockets.v4,
-                    stats,
-                    &mut bufs.udp_rx,
-                    &mut bufs.tun_tx,
-                    &self.tun,
-                );
-            }
-            if ready.udp_v6 {
-                work += drain_udp(
-                    &shared,
-                    &sockets.v6,
-                    stats,
-                    &mut bufs.udp_rx,
-                    &mut bufs.tun_tx,
-                    &self.tun,
-                );
+            let mut sink = TunSink {
+                tun: &self.tun,
+                batch: &mut bufs.tun_tx,
+            };
+            for (socket, ready) in [(&sockets.v4, ready.udp_v4), (&sockets.v6, ready.udp_v6)] {
+                if ready {
+                    work += drain_udp(
+                        &shared,
+                        socket,
+                        stats,
+                        &mut bufs.udp_rx,
+                        &mut sink,
+                        UDP_BUDGET,
+                    );
+                }
             }
             flush_tun(&self.tun, &mut bufs.tun_tx, stats);
             work += self.xsk.complete() as usize;
@@ -185,9 +182,12 @@ impl XdpWorker {
     /// RX ring -> decrypt in place -> TUN batch. Returns the frames taken.
     fn receive_frames(&mut self, stats: &WorkerStats, bufs: &mut Buffers) -> usize {
         let shared = &self.shared;
-        let tun = &self.tun;
-        let tun_tx = &mut bufs.tun_tx;
-        let now = shared.clock.now();
+        let mut sink = TunSink {
+            tun: &self.tun,
+            batch: &mut bufs.tun_tx,
+        };
+        // One batch per ring read: the timers and shared counters hear about it once, at the end.
+        let mut opened = shared.device.rx_batch(shared.clock.now());
         let mut bytes = 0u64;
         let frames = self.xsk.recv_batch(RX_BATCH, |frame| {
             bytes += frame.len() as u64;
@@ -199,8 +199,9 @@ impl XdpWorker {
                 shared.device.count_drop(DropReason::Malformed);
                 return;
             };
-            dispatch(shared, udp.src, message, now, stats, tun_tx, tun);
+            dispatch(shared, &mut opened, udp.src, message, stats, &mut sink);
         });
+        opened.finish();
         stats.add(Counter::XdpRxFrames, u64::from(frames));
         stats.add(Counter::XdpRxBytes, bytes);
         frames as usize
