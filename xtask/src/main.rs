@@ -135,7 +135,7 @@ fn bench(extra: &[String]) -> Result<(), String> {
     let status = Command::new("bash")
         .arg(&script)
         .args(extra)
-        .env("WGXDP_BIN", target_dir().join("release").join("wgxdp"))
+        .env("BENCH_WGXDP", target_dir().join("release").join("wgxdp"))
         .status()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if status.success() {

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Profiles one implementation under an iperf3 transfer on the benchmark bed: perf samples of both daemons
+# (user and kernel stacks in their context) and, when FlameGraph's scripts are on PATH, a flame graph.
+#
+#   bench/profile.sh [IMPL [OUT_DIR [IPERF3 ARGS...]]]
+#
+# IMPL: wgxdp-socket (default), wgxdp-xdp, wireguard-go, boringtun, boringtun-t1. IPERF3 ARGS: the transfer,
+# TCP 1 stream by default; e.g. `-u -b 0 -l 64` profiles the 64 B UDP flood.
+#
+# Prints the hottest symbols, the per-thread CPU of side a, and the transfer's rate. Needs root and perf.
+set -uo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+impl="${1:-wgxdp-socket}"
+out="${2:-$repo/results/profile-$impl-$(date +%Y%m%d-%H%M%S)}"
+iperf_args=("${@:3}")
+command -v perf >/dev/null || { echo "profile.sh: perf is not installed (apt-get install linux-perf)" >&2; exit 1; }
+[[ "$impl" != bare ]] || { echo "profile.sh: bare veth has no daemon to profile" >&2; exit 2; }
+mkdir -p "$out" || exit 1
+
+BENCH_WGXDP="${BENCH_WGXDP:-${CARGO_TARGET_DIR:-$repo/target}/release/wgxdp}"
+BENCH_BORINGTUN="${BENCH_BORINGTUN:-$repo/target/tools/bin/boringtun-cli}"
+# shellcheck source=bench/lib/bed.sh
+source "$here/lib/bed.sh"
+# shellcheck source=bench/lib/measure.sh
+source "$here/lib/measure.sh"
+trap bed_down EXIT
+trap 'exit 130' INT TERM HUP
+
+bed_up "$impl" "$out" || { echo "profile.sh: $impl did not come up: $BED_ERROR" >&2; exit 1; }
+iperf_server_up "$out" || { echo "profile.sh: iperf3 server did not start" >&2; exit 1; }
+timeout 40 ip netns exec "$BED_NS_A" iperf3 -c "$BENCH_DST" -t 8 -i 0 -J "${iperf_args[@]}" >"$out/transfer.iperf.json" 2>&1 &
+client=$!
+# Skips the first 1.5 s (TCP slow start) and samples 5 s of steady state.
+sleep 1.5
+perf record -F 999 -g -o "$out/perf.data" -p "$BED_PID_A,$BED_PID_B" -- sleep 5 >"$out/perf-record.log" 2>&1
+wait "$client"
+echo "== threads of side a (CPU ticks):"
+for task in /proc/"$BED_PID_A"/task/*; do
+    read -r -a fields <<<"$(sed 's/.*) //' "$task/stat")"
+    echo "  $(cat "$task/comm"): $((fields[11] + fields[12]))"
+done
+rate="$(python3 -c 'import json, sys
+print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9, 2))' \
+    "$out/transfer.iperf.json" 2>/dev/null)"
+echo "== iperf3 ${iperf_args[*]:-(TCP 1 stream)}: ${rate:-?} Gbit/s received"
+bed_down
+echo "== hottest symbols (both daemons):"
+perf report -i "$out/perf.data" --no-children --sort dso,sym --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25 |
+    tee "$out/top-symbols.txt"
+if command -v stackcollapse-perf.pl >/dev/null && command -v flamegraph.pl >/dev/null; then
+    perf script -i "$out/perf.data" 2>/dev/null | stackcollapse-perf.pl | flamegraph.pl >"$out/flamegraph.svg" &&
+        echo "== flame graph: $out/flamegraph.svg"
+else
+    echo "== no flame graph (FlameGraph's stackcollapse-perf.pl/flamegraph.pl not on PATH); perf data: $out/perf.data"
+fi
