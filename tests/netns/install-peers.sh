@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the peer implementations and tools the netns suite talks to, idempotently:
-# wireguard-tools (wg), wireguard-go, iperf3, iproute2 from apt, and boringtun-cli from crates.io into a cache
+# wireguard-tools (wg), wireguard-go, iperf3, iproute2, jq, ping, ethtool from apt, and boringtun-cli from crates.io into a cache
 # directory (target/tools by default) so that repeated runs and CI do not rebuild it.
 set -euo pipefail
 
@@ -13,6 +13,9 @@ command -v wg >/dev/null 2>&1 || need_apt+=(wireguard-tools)
 command -v wireguard-go >/dev/null 2>&1 || need_apt+=(wireguard-go)
 command -v iperf3 >/dev/null 2>&1 || need_apt+=(iperf3)
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
+command -v jq >/dev/null 2>&1 || need_apt+=(jq)
+command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
+command -v ethtool >/dev/null 2>&1 || need_apt+=(ethtool)
 if ((${#need_apt[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
         echo "install-peers: need root to apt-get install ${need_apt[*]}" >&2

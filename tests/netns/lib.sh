@@ -15,12 +15,19 @@
 #   WGT_WGXDP     path of the wgxdp binary (default: the newest of target/{release,debug}/wgxdp)
 #   WGT_DUT_ARGS  extra arguments for `wgxdp up`, e.g. "--io xdp --link {underlay}"; {underlay} becomes the name
 #                 of the device's underlay interface in its namespace
+#   WGT_IO_MODE   socket or xdp: the I/O path this test runs wgxdp with (run.sh sets it per test, with the
+#                 matching WGT_DUT_ARGS); xdp also gives the veth underlays 2 RX/TX queues and makes start_impl
+#                 check that the steering program is attached
 #   WGT_BORINGTUN path of boringtun-cli (default: target/tools/bin/boringtun-cli, else $PATH)
 #   WGT_LOGDIR    where process logs go (run.sh sets one directory per test)
 
 WGT_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 WGT_DUT="${WGT_DUT:-wgxdp}"
 WGT_DUT_ARGS="${WGT_DUT_ARGS:-}"
+# Without run.sh (demo.sh, by hand), the mode follows what WGT_DUT_ARGS asks for.
+if [[ -z "${WGT_IO_MODE:-}" ]]; then
+    if [[ " $WGT_DUT_ARGS " == *" --io xdp "* ]]; then WGT_IO_MODE=xdp; else WGT_IO_MODE=socket; fi
+fi
 WGT_LOGDIR="${WGT_LOGDIR:-$WGT_REPO/target/netns-logs/adhoc-$$}"
 # Short, per-process unique tag: interface names are global for UAPI sockets (/var/run/wireguard is shared by all
 # namespaces) and must stay within 15 characters.
@@ -87,6 +94,7 @@ wgt_cleanup() {
     local status=$?
     set +e
     trap - ERR
+    ((status != 0)) && wgt_save_wgxdp_stats
     local ns pid pids
     for ns in "${WGT_NAMESPACES[@]}"; do
         pids="$(ip netns pids "$ns" 2>/dev/null)"
@@ -113,6 +121,19 @@ wgt_cleanup() {
         rm -f "/var/run/wireguard/$ifname.sock" "/var/run/wgxdp/$ifname.ctl"
     done
     return "$status"
+}
+
+# On a failure, the counters of every wgxdp still serving one of our interfaces (its control socket path is
+# global, so no namespace is needed) go to WGT_LOGDIR/wgxdp-stats-IFNAME.{txt,json}: where packets stopped.
+wgt_save_wgxdp_stats() {
+    [[ -x "$WGT_WGXDP" ]] || return 0
+    local ifname
+    for ifname in "${WGT_IFACES[@]}"; do
+        [[ -S "/var/run/wgxdp/$ifname.ctl" ]] || continue
+        timeout 5 "$WGT_WGXDP" stats "$ifname" >"$WGT_LOGDIR/wgxdp-stats-$ifname.txt" 2>&1
+        timeout 5 "$WGT_WGXDP" stats "$ifname" --json >"$WGT_LOGDIR/wgxdp-stats-$ifname.json" 2>&1
+        echo "counters of $ifname at the failure: $WGT_LOGDIR/wgxdp-stats-$ifname.txt" >&2
+    done
 }
 
 # ns_new VAR SUFFIX: creates namespace wgt-TAG-SUFFIX with loopback up and stores its name in VAR.
@@ -142,9 +163,17 @@ ifname() {
 
 # link_ns NS_A NS_B N [IFNAME]: a veth pair ul<N> between two namespaces with 198.18.N.{1,2}/24 and
 # fd00:198:18:N::{1,2}/64 (NS_A gets .1/::1). nodad: the outer IPv6 addresses are usable at once.
+# In xdp mode both ends get WGT_XDP_QUEUES (default 2) RX/TX queues, so the AF_XDP path runs one worker per
+# queue as it would on a multi-queue NIC (on veth a packet arrives on the RX queue of the sender's TX queue).
 link_ns() {
     local a="$1" b="$2" n="$3" dev="${4:-ul$3}"
-    ip -n "$a" link add name "$dev" type veth peer name "$dev" netns "$b" || fail "cannot create veth $dev"
+    local queues=()
+    if [[ "$WGT_IO_MODE" == xdp ]]; then
+        local q="${WGT_XDP_QUEUES:-2}"
+        queues=(numrxqueues "$q" numtxqueues "$q")
+    fi
+    ip -n "$a" link add name "$dev" "${queues[@]}" type veth peer name "$dev" "${queues[@]}" netns "$b" ||
+        fail "cannot create veth $dev"
     ip -n "$a" addr add "198.18.$n.1/24" dev "$dev"
     ip -n "$b" addr add "198.18.$n.2/24" dev "$dev"
     ip -n "$a" -6 addr add "fd00:198:18:$n::1/64" dev "$dev" nodad
@@ -188,19 +217,20 @@ link_exists() { ip -n "$1" link show dev "$2"; }
 # start_impl KIND NS IFNAME CONF: starts a WireGuard implementation on IFNAME in NS configured from CONF (wg
 # setconf format), waits for the interface and its UAPI socket, and sets the link up with MTU 1420.
 # KIND: wgxdp (`wgxdp up IFNAME --config CONF`, foreground, our background job), wgxdp-dropin (`wgxdp IFNAME`
-# like wg-quick runs it, then `wg setconf`), wireguard-go, boringtun.
+# like wg-quick runs it, then `wg setconf`), wireguard-go (pinned to CPU WGT_PIN_CPU if set), boringtun.
 start_impl() {
     local kind="$1" ns="$2" ifname="$3" conf="$4"
     local logfile="$WGT_LOGDIR/$kind-$ifname.log"
+    local underlay="" extra=()
     log "starting $kind as $ifname in $ns (log: $logfile)"
     case "$kind" in
     wgxdp)
         [[ -x "$WGT_WGXDP" ]] || fail "wgxdp binary not found (build it or set WGT_WGXDP)"
-        local underlay extra=()
         underlay="$(ip -n "$ns" -o link show type veth | awk -F': ' 'NR==1 {sub(/@.*/, "", $2); print $2}')"
         if [[ -n "$WGT_DUT_ARGS" ]]; then
             read -r -a extra <<<"${WGT_DUT_ARGS//\{underlay\}/$underlay}"
         fi
+        log "wgxdp up $ifname --config $conf ${extra[*]}"
         ip netns exec "$ns" "$WGT_WGXDP" up "$ifname" --config "$conf" "${extra[@]}" >>"$logfile" 2>&1 &
         ;;
     wgxdp-dropin)
@@ -213,7 +243,10 @@ start_impl() {
         link_exists "$ns" "$ifname" >/dev/null 2>&1 || fail "\`wgxdp $ifname\` returned but the interface is missing"
         ;;
     wireguard-go)
-        ip netns exec "$ns" wireguard-go -f "$ifname" >>"$logfile" 2>&1 &
+        # WGT_PIN_CPU: run it on that CPU only (its sends then leave by that CPU's XPS queue).
+        local pin=()
+        [[ -n "${WGT_PIN_CPU:-}" ]] && pin=(taskset -c "$WGT_PIN_CPU")
+        ip netns exec "$ns" "${pin[@]}" wireguard-go -f "$ifname" >>"$logfile" 2>&1 &
         ;;
     boringtun)
         [[ -n "$WGT_BORINGTUN" ]] || skip "boringtun-cli not installed (run tests/netns/install-peers.sh)"
@@ -235,6 +268,16 @@ $(tail -n 5 "$logfile")"
         sleep 0.1
     done
     wait_for 5 "$kind: interface $ifname in $ns" link_exists "$ns" "$ifname"
+    # A daemon that quietly fell back to the socket path would pass every interop check of the xdp variants
+    # without testing the XDP path at all: the program must be on the link once the device is ready.
+    if [[ "$kind" == wgxdp && " ${extra[*]} " == *" --io xdp "* ]]; then
+        xdp_attached "$ns" "$underlay" ||
+            fail "wgxdp up ${extra[*]} is ready but no XDP program is attached to $underlay in $ns:
+$(ip -n "$ns" link show dev "$underlay")
+its log ends with:
+$(tail -n 5 "$logfile")"
+        log "XDP program attached to $underlay: $(xdp_prog_summary "$ns" "$underlay")"
+    fi
     if [[ "$kind" != wgxdp ]]; then
         in_ns "$ns" wg setconf "$ifname" "$conf" || fail "wg setconf $ifname failed for $kind"
     fi
@@ -308,11 +351,26 @@ iperf_bytes() {
     ip netns exec "$sns" iperf3 -s -1 -B "$saddr" >"$WGT_LOGDIR/iperf3-server.log" 2>&1 &
     local server=$!
     wait_for 5 "iperf3 server on $saddr" in_ns "$sns" ss -Htln "sport = :5201"
+    log "iperf3 -c $saddr -t $secs $* from $cns (server in $sns)"
     local json
-    json="$(in_ns "$cns" timeout $((secs + 15)) iperf3 -c "$saddr" -t "$secs" -J "$@" 2>&1)" || {
+    # -k: iperf3 answers TERM by telling the server over its control connection, which blocks when the tunnel
+    # has stalled; KILL it then, so the test fails with the reason instead of running into its own timeout.
+    # The timeout is outside `ip netns exec` so that it bounds that too.
+    json="$(timeout -k 5 $((secs + 15)) ip netns exec "$cns" iperf3 -c "$saddr" -t "$secs" -J "$@" 2>&1)" || {
         kill "$server" 2>/dev/null
         fail "iperf3 -c $saddr $* failed: $(jq -r '.error // empty' <<<"$json" 2>/dev/null || tail -3 <<<"$json")"
     }
+    # The client's JSON has the result; a one-off server exits with its client. Bounded all the same: about 1 run
+    # in 80 (both I/O paths) hung here, after the client was started, until the test's own timeout; give the
+    # server 5 s, then end it (and say so, which tells whether that hang was the server's).
+    local waited=0
+    while kill -0 "$server" 2>/dev/null && ((waited < 50)); do
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+    if kill "$server" 2>/dev/null; then
+        log "iperf3 server in $sns still running 5 s after its client ended: stopped it"
+    fi
     wait "$server" 2>/dev/null || true
     jq -r '.end.sum_received.bytes // 0 | floor' <<<"$json"
 }
@@ -373,4 +431,51 @@ drop_count() {
 # "device"). Totals such as "dropped_total" are left out so that nothing is counted twice.
 total_drops() {
     jq '[.. | objects | .drops? | objects | [.[] | numbers] | add // 0] | add // 0' <<<"$1"
+}
+
+# --- the AF_XDP path ---------------------------------------------------------------------------------------------
+
+# xdp_attached NS DEV: an XDP program (native or generic) is attached to DEV.
+xdp_attached() {
+    ip -n "$1" -d link show dev "$2" 2>/dev/null | grep -qE 'prog/xdp(generic|drv|offload)? id [0-9]+'
+}
+
+# xdp_prog_summary NS DEV: the attach mode and program id as `ip link` reports them (for logs and failures).
+xdp_prog_summary() {
+    ip -n "$1" -d link show dev "$2" 2>/dev/null | grep -oE '(xdp(generic|drv|offload)?\b|prog/xdp[a-z]* id [0-9]+)' |
+        paste -sd' ' -
+}
+
+# xdp_worker_counter JSON rx|tx [WORKER]: frames the AF_XDP sockets received from / put on the link, summed over
+# the workers (or of worker WORKER, by position in "workers"). Kernel-socket traffic is not in these counters.
+xdp_worker_counter() {
+    local field="xdp_$2_frames"
+    jq -e --arg f "$field" --arg w "${3:-}" '
+        [.workers[] | objects] as $ws
+        | (if $w == "" then $ws else [$ws[$w | tonumber]] end)
+        | map(.[$f] // error("no \($f) in a worker of `wgxdp stats --json`")) | add // 0' <<<"$1" ||
+        fail "xdp_worker_counter: cannot read xdp_$2_frames${3:+ of worker $3} from: $1"
+}
+
+# xdp_program_counter JSON REASON: packets the steering program counted under REASON: redirected, passed (all
+# reasons) or one reason it passed for (not-udp, not-transport, ...).
+xdp_program_counter() {
+    jq -e --arg r "$2" '.xdp[$r] // .xdp.passed_by_reason[$r] // error("no xdp.\($r)")' <<<"$1" ||
+        fail "xdp_program_counter: cannot read the steering program's '$2' counter from: $1"
+}
+
+# assert_xdp_carried NS IFNAME: in xdp mode, the traffic of the test went through the AF_XDP sockets (frames
+# received and sent) and the steering program redirected some; a no-op in socket mode. Called at the end of the
+# tests that run in both modes, so that an xdp variant cannot pass on the kernel-socket path alone.
+assert_xdp_carried() {
+    [[ "$WGT_IO_MODE" == xdp ]] || return 0
+    local stats rx tx redirected
+    stats="$(wgxdp_stats_json "$1" "$2")"
+    rx="$(xdp_worker_counter "$stats" rx)"
+    tx="$(xdp_worker_counter "$stats" tx)"
+    redirected="$(xdp_program_counter "$stats" redirected)"
+    log "AF_XDP path of $2: rx $rx, tx $tx frames; program redirected $redirected"
+    assert_gt "AF_XDP rx frames of $2 (workers' xdp_rx_frames)" "$rx" 0
+    assert_gt "AF_XDP tx frames of $2 (workers' xdp_tx_frames)" "$tx" 0
+    assert_gt "packets the steering program redirected on $2's link" "$redirected" 0
 }

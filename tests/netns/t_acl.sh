@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# io: socket xdp
 # The seed's case. The gateway G (device under test) has peer B with AllowedIPs 100.64.0.0/16 and peer C with
 # 100.64.9.0/24 (C never connects: only its key matters). B (wireguard-go) routes all of 100.64.0.0/10 to G.
 # A packet from B with source 100.64.1.1 is B's by longest match: it arrives (G answers the ping). A packet from B
@@ -66,4 +67,5 @@ test_acl_seed() {
         fail "wgxdp explain $gif <B's key> failed: $explain"
     log "wgxdp explain $gif $bpub:"$'\n'"$explain"
     assert_contains "wgxdp explain $gif <B's key> (shadowed prefixes)" "$explain" 100.64.9.0/24
+    assert_xdp_carried "$gns" "$gif"
 }

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# io: socket xdp
 # Bad input: with a working tunnel between the device under test D and a wireguard-go peer P, P's namespace sends
 # a bounded stream of random and truncated/oversized WireGuard-shaped UDP datagrams to D's listen port (outer IPv4
 # and IPv6), and malformed requests go to D's UAPI socket while silent connections are held open. Afterwards the
@@ -87,4 +88,5 @@ $dump"
             assert_gt "'$reason' drops growth" $(($(drop_count "$stats1" "$reason") - $(drop_count "$stats0" "$reason"))) 0
         done
     fi
+    assert_xdp_carried "$dns" "$dif"
 }

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# io: socket xdp
 # Interop: the device under test (namespace D) and a reference peer (namespace P: wireguard-go or boringtun) over
 # one veth underlay, outer IPv4 or IPv6. The side that should initiate is the only one given the other's endpoint,
 # so the handshake really starts there (and the other side has to learn the endpoint from the handshake).
@@ -69,6 +70,7 @@ interop() {
     # Each transfer moved at least 1 MiB in its direction (assert_bulk), so both counters grew by at least that.
     assert_gt "rx bytes growth on $dif during the transfers" $((rx1 - rx0)) 1048575
     assert_gt "tx bytes growth on $dif during the transfers" $((tx1 - tx0)) 1048575
+    assert_xdp_carried "$dns" "$dif"
 }
 
 test_interop_wggo_v4_dut_first() { interop wireguard-go 4 dut; }

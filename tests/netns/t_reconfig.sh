@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# io: socket xdp
 # Live reconfiguration with `wg set` on the running device under test, no restart (the daemon's pid is the same at
 # the end): add a second peer C (traffic to it works), change C's allowed-ips (the old prefix stops routing, the
 # new one works), remove C (its traffic stops) while peer B keeps working throughout.
@@ -63,4 +64,6 @@ test_reconfig() {
     assert_ping "$dns" 100.64.0.2
 
     assert_eq "daemon pids in $dns (no restart)" "$(ip netns pids "$dns" | sort | tr '\n' ' ')" "$pids_before"
+    # In xdp mode the link is ul1 (B's side); C's traffic over ul2 takes the kernel socket.
+    assert_xdp_carried "$dns" "$dif"
 }

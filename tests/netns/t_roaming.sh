@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# io: socket xdp
 # Roaming: the peer P (wireguard-go) moves to a new underlay address (a new address is added, the old one removed
 # so the new one becomes the source). Traffic continues and the device under test follows: `wg show` reports the
 # new endpoint, learnt from the first authenticated packet from it.
@@ -45,4 +46,5 @@ test_roaming() {
     assert_ping "$dns" 100.64.0.2
     assert_ping "$dns" fd00:64::2
     assert_bulk "$pns" 100.64.0.2 "$dns"
+    assert_xdp_carried "$dns" "$dif"
 }
