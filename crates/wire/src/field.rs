@@ -7,6 +7,8 @@
 //! there is nothing that could panic. The `None` arms below are dead code that the optimiser removes (field reads
 //! compile to plain loads at constant offsets); they exist only so the code contains no panicking construct.
 
+use crate::error::WireError;
+
 /// Borrows the `LEN` bytes at `OFFSET` of `bytes` as an array.
 #[inline(always)]
 pub(crate) fn array<const OFFSET: usize, const LEN: usize, const N: usize>(
@@ -104,6 +106,39 @@ pub(crate) fn u64_le<const OFFSET: usize, const N: usize>(bytes: &[u8; N]) -> u6
 #[inline(always)]
 pub(crate) fn set_u64_le<const OFFSET: usize, const N: usize>(bytes: &mut [u8; N], value: u64) {
     set_array::<OFFSET, 8, N>(bytes, &value.to_le_bytes());
+}
+
+/// `bytes[..total]` split after its fixed `N`-byte header: the shared last step of the IP and UDP view constructors,
+/// once a view's own checks have established `N <= total <= bytes.len()`. The errors are then unreachable, but are
+/// reported as [`WireError::TooShort`] rather than anything that could panic.
+pub(crate) fn split_header<const N: usize>(
+    bytes: &[u8],
+    total: usize,
+) -> Result<(&[u8; N], &[u8]), WireError> {
+    let available = bytes.len();
+    bytes
+        .get(..total)
+        .ok_or(too_short(total, available))?
+        .split_first_chunk::<N>()
+        .ok_or(too_short(N, available))
+}
+
+/// The mutable twin of [`split_header`].
+pub(crate) fn split_header_mut<const N: usize>(
+    bytes: &mut [u8],
+    total: usize,
+) -> Result<(&mut [u8; N], &mut [u8]), WireError> {
+    let available = bytes.len();
+    bytes
+        .get_mut(..total)
+        .ok_or(too_short(total, available))?
+        .split_first_chunk_mut::<N>()
+        .ok_or(too_short(N, available))
+}
+
+/// The error of a buffer shorter than a view needs.
+pub(crate) fn too_short(needed: usize, available: usize) -> WireError {
+    WireError::TooShort { needed, available }
 }
 
 #[cfg(test)]

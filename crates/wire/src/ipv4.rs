@@ -50,14 +50,6 @@ fn check(bytes: &[u8]) -> Result<(usize, usize), WireError> {
     Ok((header_len, total_len))
 }
 
-/// The error for a split that [`check`] already proved possible; keeps the code free of panicking paths.
-fn truncated(header_len: usize, available: usize) -> WireError {
-    WireError::TooShort {
-        needed: header_len,
-        available,
-    }
-}
-
 /// A checked view of an IPv4 packet. Bytes after the declared total length (e.g. Ethernet padding) are ignored.
 #[derive(Clone, Copy, Debug)]
 pub struct Ipv4Packet<'a> {
@@ -72,15 +64,10 @@ impl<'a> Ipv4Packet<'a> {
     pub fn new(bytes: &'a [u8]) -> Result<Self, WireError> {
         let (header_len, total_len) = check(bytes)?;
         let available = bytes.len();
-        let packet = bytes
-            .get(..total_len)
-            .ok_or(truncated(total_len, available))?;
-        let (header, rest) = packet
-            .split_first_chunk::<LEN>()
-            .ok_or(truncated(LEN, available))?;
+        let (header, rest) = field::split_header::<LEN>(bytes, total_len)?;
         let (options, payload) = rest
             .split_at_checked(header_len - LEN)
-            .ok_or(truncated(header_len, available))?;
+            .ok_or(field::too_short(header_len, available))?;
         Ok(Self {
             header,
             options,
@@ -196,15 +183,10 @@ impl<'a> Ipv4PacketMut<'a> {
     pub fn new(bytes: &'a mut [u8]) -> Result<Self, WireError> {
         let (header_len, total_len) = check(bytes)?;
         let available = bytes.len();
-        let packet = bytes
-            .get_mut(..total_len)
-            .ok_or(truncated(total_len, available))?;
-        let (header, rest) = packet
-            .split_first_chunk_mut::<LEN>()
-            .ok_or(truncated(LEN, available))?;
+        let (header, rest) = field::split_header_mut::<LEN>(bytes, total_len)?;
         let (options, payload) = rest
             .split_at_mut_checked(header_len - LEN)
-            .ok_or(truncated(header_len, available))?;
+            .ok_or(field::too_short(header_len, available))?;
         Ok(Self {
             header,
             options,

@@ -33,11 +33,6 @@ fn check(bytes: &[u8]) -> Result<usize, WireError> {
     Ok(total_len)
 }
 
-/// The error for a split that [`check`] already proved possible; keeps the code free of panicking paths.
-fn truncated(needed: usize, available: usize) -> WireError {
-    WireError::TooShort { needed, available }
-}
-
 /// A checked view of an IPv6 packet. Bytes after the declared payload length are ignored. Jumbograms (payload
 /// length 0 with a hop-by-hop jumbo option) are seen as having an empty payload.
 #[derive(Clone, Copy, Debug)]
@@ -49,14 +44,7 @@ pub struct Ipv6Packet<'a> {
 impl<'a> Ipv6Packet<'a> {
     /// Checks the version is 6 and the declared payload lies within the buffer.
     pub fn new(bytes: &'a [u8]) -> Result<Self, WireError> {
-        let total_len = check(bytes)?;
-        let available = bytes.len();
-        let packet = bytes
-            .get(..total_len)
-            .ok_or(truncated(total_len, available))?;
-        let (header, payload) = packet
-            .split_first_chunk::<LEN>()
-            .ok_or(truncated(LEN, available))?;
+        let (header, payload) = field::split_header::<LEN>(bytes, check(bytes)?)?;
         Ok(Self { header, payload })
     }
 
@@ -137,13 +125,7 @@ impl<'a> Ipv6PacketMut<'a> {
     /// Same checks as [`Ipv6Packet::new`].
     pub fn new(bytes: &'a mut [u8]) -> Result<Self, WireError> {
         let total_len = check(bytes)?;
-        let available = bytes.len();
-        let packet = bytes
-            .get_mut(..total_len)
-            .ok_or(truncated(total_len, available))?;
-        let (header, payload) = packet
-            .split_first_chunk_mut::<LEN>()
-            .ok_or(truncated(LEN, available))?;
+        let (header, payload) = field::split_header_mut::<LEN>(bytes, total_len)?;
         Ok(Self { header, payload })
     }
 

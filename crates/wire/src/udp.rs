@@ -29,11 +29,6 @@ fn check(bytes: &[u8]) -> Result<usize, WireError> {
     Ok(declared)
 }
 
-/// The error for a split that [`check`] already proved possible; keeps the code free of panicking paths.
-fn truncated(needed: usize, available: usize) -> WireError {
-    WireError::TooShort { needed, available }
-}
-
 /// The checksum a datagram with this header and payload should carry, 0 mapped to 0xffff.
 fn datagram_checksum(mut seed: Checksum, header: &[u8; LEN], payload: &[u8]) -> u16 {
     seed.add_bytes(field::array::<0, 6, LEN>(header));
@@ -60,14 +55,7 @@ impl<'a> UdpDatagram<'a> {
     /// Checks the header is present and the length field is at least 8 and within the buffer. The checksum is
     /// not checked here: see [`Self::checksum_ok_ipv4`] and [`Self::checksum_ok_ipv6`].
     pub fn new(bytes: &'a [u8]) -> Result<Self, WireError> {
-        let declared = check(bytes)?;
-        let available = bytes.len();
-        let datagram = bytes
-            .get(..declared)
-            .ok_or(truncated(declared, available))?;
-        let (header, payload) = datagram
-            .split_first_chunk::<LEN>()
-            .ok_or(truncated(LEN, available))?;
+        let (header, payload) = field::split_header::<LEN>(bytes, check(bytes)?)?;
         Ok(Self { header, payload })
     }
 
@@ -124,13 +112,7 @@ impl<'a> UdpDatagramMut<'a> {
     /// Same checks as [`UdpDatagram::new`].
     pub fn new(bytes: &'a mut [u8]) -> Result<Self, WireError> {
         let declared = check(bytes)?;
-        let available = bytes.len();
-        let datagram = bytes
-            .get_mut(..declared)
-            .ok_or(truncated(declared, available))?;
-        let (header, payload) = datagram
-            .split_first_chunk_mut::<LEN>()
-            .ok_or(truncated(LEN, available))?;
+        let (header, payload) = field::split_header_mut::<LEN>(bytes, declared)?;
         Ok(Self { header, payload })
     }
 
