@@ -153,6 +153,12 @@ in_ns() {
     ip netns exec "$ns" "$@"
 }
 
+# tcp_listening NS PORT: something listens on TCP PORT in NS. `ss` exits 0 whether or not a socket matches, so
+# the answer is whether it printed one; bounded, since `ip netns exec` itself has been seen to stall.
+tcp_listening() {
+    timeout -k 2 3 ip netns exec "$1" ss -Htln "sport = :$2" | grep -q .
+}
+
 # ifname VAR ROLE: a tunnel interface name unique to this run (UAPI sockets are global), e.g. wt12345d1.
 ifname() {
     local -n out_if="$1"
@@ -350,7 +356,7 @@ iperf_bytes() {
     shift 4
     ip netns exec "$sns" iperf3 -s -1 -B "$saddr" >"$WGT_LOGDIR/iperf3-server.log" 2>&1 &
     local server=$!
-    wait_for 5 "iperf3 server on $saddr" in_ns "$sns" ss -Htln "sport = :5201"
+    wait_for 5 "iperf3 server on $saddr" tcp_listening "$sns" 5201
     log "iperf3 -c $saddr -t $secs $* from $cns (server in $sns)"
     local json
     # -k: iperf3 answers TERM by telling the server over its control connection, which blocks when the tunnel
@@ -360,6 +366,11 @@ iperf_bytes() {
         kill "$server" 2>/dev/null
         fail "iperf3 -c $saddr $* failed: $(jq -r '.error // empty' <<<"$json" 2>/dev/null || tail -3 <<<"$json")"
     }
+    # With -J, Debian's iperf3 exits 0 even when it could not connect: the error is only in the JSON.
+    if jq -e '.error' <<<"$json" >/dev/null 2>&1; then
+        kill "$server" 2>/dev/null
+        fail "iperf3 -c $saddr $* failed: $(jq -r '.error' <<<"$json")"
+    fi
     # The client's JSON has the result; a one-off server exits with its client. Bounded all the same: about 1 run
     # in 80 (both I/O paths) hung here, after the client was started, until the test's own timeout; give the
     # server 5 s, then end it (and say so, which tells whether that hang was the server's).

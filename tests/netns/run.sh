@@ -143,6 +143,15 @@ for t in "${selected[@]}"; do
         status=$?
         set -e
         [[ "$status" == 0 || "$status" == 77 ]] && break
+        if ((status == 124 || status == 137)); then
+            # A test that ran into its timeout: record what is stuck in the kernel (uninterruptible processes and
+            # their kernel stacks) before anything else runs, since that is what a rare hang leaves behind.
+            {
+                echo "--- processes in uninterruptible sleep at the timeout:"
+                ps -eo state=,pid=,etimes=,wchan:32=,args= | awk '$1 ~ /D/' | cut -c1-200 |
+                    while read -r _ pid rest; do echo "$pid $rest"; head -8 "/proc/$pid/stack" 2>/dev/null; done
+            } >>"$log_dir/test.log" 2>&1 || true
+        fi
         if ((attempt < ${WGT_RETRIES:-1})); then
             ((status == 124)) && echo "timed out after ${per_test_timeout}s" >>"$log_dir/test.log"
             echo "RETRY $name (attempt $((attempt + 1)) failed with exit $status: $(grep -m1 -E '^ASSERTION FAILED' "$log_dir/test.log" || tail -n 1 "$log_dir/test.log"); logs in $log_dir)"
