@@ -61,12 +61,15 @@ bed_down() {
     return 0
 }
 
-# bed_underlay: the two namespaces and the veth between them.
+# bed_underlay: the two namespaces and the veth between them, with one RX/TX queue per CPU (BENCH_QUEUES) for every
+# implementation alike: wgxdp's AF_XDP path runs one worker per RX queue, the others are unaffected.
 bed_underlay() {
+    local queues="${BENCH_QUEUES:-$(nproc)}"
     ip netns add "$BED_NS_A" && ip netns add "$BED_NS_B" || return 1
     ip -n "$BED_NS_A" link set lo up
     ip -n "$BED_NS_B" link set lo up
-    ip -n "$BED_NS_A" link add name "$BED_UL_A" mtu 1500 type veth peer name "$BED_UL_B" mtu 1500 netns "$BED_NS_B" ||
+    ip -n "$BED_NS_A" link add name "$BED_UL_A" mtu 1500 numrxqueues "$queues" numtxqueues "$queues" type veth \
+        peer name "$BED_UL_B" mtu 1500 numrxqueues "$queues" numtxqueues "$queues" netns "$BED_NS_B" ||
         return 1
     ip -n "$BED_NS_A" addr add "$BED_UL_IP_A/24" dev "$BED_UL_A"
     ip -n "$BED_NS_B" addr add "$BED_UL_IP_B/24" dev "$BED_UL_B"
