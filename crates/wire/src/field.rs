@@ -136,6 +136,27 @@ pub(crate) fn split_header_mut<const N: usize>(
         .ok_or(too_short(N, available))
 }
 
+/// The first `N` bytes of `buf`, where a header of `N` bytes followed by a `payload_len`-byte payload is about to be
+/// written: the shared prologue of the header writers. Refuses a payload over `max` (what the header's length field
+/// can express) and a buffer shorter than the header, in that order, before anything is written.
+pub(crate) fn header_to_write<const N: usize>(
+    buf: &mut [u8],
+    payload_len: usize,
+    max: usize,
+) -> Result<&mut [u8; N], WireError> {
+    if payload_len > max {
+        return Err(WireError::PayloadTooLarge {
+            len: payload_len,
+            max,
+        });
+    }
+    let available = buf.len();
+    buf.first_chunk_mut::<N>().ok_or(WireError::BufferTooSmall {
+        needed: N,
+        available,
+    })
+}
+
 /// The error of a buffer shorter than a view needs.
 pub(crate) fn too_short(needed: usize, available: usize) -> WireError {
     WireError::TooShort { needed, available }

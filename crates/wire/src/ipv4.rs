@@ -287,19 +287,7 @@ pub fn write_ipv4_header(
     fields: &Ipv4Fields,
     payload_len: usize,
 ) -> Result<usize, WireError> {
-    if payload_len > IPV4_MAX_PAYLOAD {
-        return Err(WireError::PayloadTooLarge {
-            len: payload_len,
-            max: IPV4_MAX_PAYLOAD,
-        });
-    }
-    let available = buf.len();
-    let header = buf
-        .first_chunk_mut::<LEN>()
-        .ok_or(WireError::BufferTooSmall {
-            needed: LEN,
-            available,
-        })?;
+    let header = field::header_to_write::<LEN>(buf, payload_len, IPV4_MAX_PAYLOAD)?;
     let total_len = (LEN + payload_len) as u16;
     let flags = if fields.dont_fragment {
         FLAG_DONT_FRAGMENT

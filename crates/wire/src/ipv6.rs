@@ -203,19 +203,7 @@ pub fn write_ipv6_header(
     fields: &Ipv6Fields,
     payload_len: usize,
 ) -> Result<usize, WireError> {
-    if payload_len > IPV6_MAX_PAYLOAD {
-        return Err(WireError::PayloadTooLarge {
-            len: payload_len,
-            max: IPV6_MAX_PAYLOAD,
-        });
-    }
-    let available = buf.len();
-    let header = buf
-        .first_chunk_mut::<LEN>()
-        .ok_or(WireError::BufferTooSmall {
-            needed: LEN,
-            available,
-        })?;
+    let header = field::header_to_write::<LEN>(buf, payload_len, IPV6_MAX_PAYLOAD)?;
     let word =
         (6 << 28) | (u32::from(fields.traffic_class) << 20) | (fields.flow_label & 0x000f_ffff);
     field::set_u32_be::<0, LEN>(header, word);

@@ -170,19 +170,7 @@ pub fn write_udp_header(
     dst_port: u16,
     payload_len: usize,
 ) -> Result<usize, WireError> {
-    if payload_len > UDP_MAX_PAYLOAD {
-        return Err(WireError::PayloadTooLarge {
-            len: payload_len,
-            max: UDP_MAX_PAYLOAD,
-        });
-    }
-    let available = buf.len();
-    let header = buf
-        .first_chunk_mut::<LEN>()
-        .ok_or(WireError::BufferTooSmall {
-            needed: LEN,
-            available,
-        })?;
+    let header = field::header_to_write::<LEN>(buf, payload_len, UDP_MAX_PAYLOAD)?;
     field::set_u16_be::<0, LEN>(header, src_port);
     field::set_u16_be::<2, LEN>(header, dst_port);
     field::set_u16_be::<4, LEN>(header, (LEN + payload_len) as u16);
