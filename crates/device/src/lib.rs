@@ -8,8 +8,8 @@
 //! datagrams. That keeps the whole device testable under simulated time (see `tests/`).
 //!
 //! Threads: workers call [`Device::rx_batch`] (or [`Device::receive_transport`] per message) and
-//! [`Device::tx_batch`]; a handshake thread calls
-//! [`Device::receive_handshake`]; a timer thread calls [`Device::tick`] at [`Device::next_deadline`] or when
+//! [`Device::tx_batch`]; the handshake receiver calls [`Device::screen_handshake`] and the handshake
+//! workers [`Device::process_handshake`] (or both at once: [`Device::receive_handshake`]); a timer thread calls [`Device::tick`] at [`Device::next_deadline`] or when
 //! [`Device::take_handshake_wanted`] says so; the UAPI server calls [`Device::apply_set`] and
 //! [`Device::get_state`].
 
@@ -39,6 +39,7 @@ pub use counters::{Counters, PeerCounters};
 pub use device::Device;
 pub use drop_reason::DropReason;
 pub use explain::{AddressExplanation, PeerExplanation, PeerLabel};
+pub use handshake_path::Screened;
 pub use outbox::Outbox;
 pub use peer::PeerId;
 pub use ratelimit::RateLimiter;

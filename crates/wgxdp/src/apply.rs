@@ -69,6 +69,6 @@ pub fn apply_set(shared: &Shared, request: &SetRequest) -> Result<usize, SetFail
         log_warn!("{}: {warning}", shared.interface);
     }
     // Persistent keepalives and new endpoints may want packets sent now.
-    shared.handshakes.wake();
+    shared.handshakes.wake_timers();
     Ok(outcome.warnings.len())
 }

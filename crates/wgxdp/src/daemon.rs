@@ -16,7 +16,10 @@ use crate::socket_file::{control_path, uapi_path, validate_interface_name, Socke
 use crate::unix_server::{serve, ServerLimits};
 use crate::worker::{Backend, Worker};
 use crate::xdp_setup::{self, IoPlan, XdpStart};
-use crate::{control, handshake_rx, handshake_thread, log_error, log_info, log_warn, uapi_server};
+use crate::{
+    control, handshake_rx, handshake_workers, log_error, log_info, log_warn, timer_thread,
+    uapi_server,
+};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsFd;
@@ -95,7 +98,7 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
         ..DeviceConfig::default()
     });
     device.set_bound_port(sockets.bound_port());
-    let (handshakes, handshake_rx) = HandshakeQueue::new(HANDSHAKE_QUEUE_LEN);
+    let handshakes = HandshakeQueue::new(HANDSHAKE_QUEUE_LEN);
     let shared = Arc::new(
         Shared::new(
             name.to_owned(),
@@ -163,9 +166,18 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
     threads.push(spawn("wgxdp-hs-rx".into(), move || {
         handshake_rx::run(rx_shared)
     })?);
-    let hs_shared = Arc::clone(&shared);
-    threads.push(spawn("wgxdp-handshake".into(), move || {
-        handshake_thread::run(hs_shared, handshake_rx)
+    let handshake_workers = args
+        .handshake_workers
+        .map_or_else(handshake_workers::default_count, usize::from);
+    for id in 0..handshake_workers {
+        let hs_shared = Arc::clone(&shared);
+        threads.push(spawn(format!("wgxdp-hs-{id}"), move || {
+            handshake_workers::run(hs_shared)
+        })?);
+    }
+    let timer_shared = Arc::clone(&shared);
+    threads.push(spawn("wgxdp-timers".into(), move || {
+        timer_thread::run(timer_shared)
     })?);
     let uapi_shared = Arc::clone(&shared);
     threads.push(spawn("wgxdp-uapi".into(), move || {

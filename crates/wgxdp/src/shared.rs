@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use wgxdp_datapath::{Clock, Host, LiveSockets, WorkerStats};
-use wgxdp_device::Device;
+use wgxdp_device::{Device, Outbox};
 
 /// Everything the threads share, behind one `Arc`.
 pub struct Shared {
@@ -25,7 +25,7 @@ pub struct Shared {
     pub clock: Clock,
     /// The listening sockets: the handshake socket and one data socket per worker.
     pub sockets: Arc<LiveSockets>,
-    /// To the handshake thread.
+    /// Admitted handshake messages, the load they show, and the timer thread's wake-up.
     pub handshakes: HandshakeQueue,
     /// What the handshake receiver read from the handshake sockets.
     pub handshake_rx: HandshakeRxStats,
@@ -89,7 +89,7 @@ impl Shared {
         }
         self.stop.store(true, Ordering::SeqCst);
         self.wake_all();
-        self.handshakes.wake();
+        self.handshakes.wake_timers();
     }
 
     /// Whether a stop was requested.
@@ -140,10 +140,14 @@ impl Host for Shared {
     }
 
     fn wake_timers(&self) {
-        self.handshakes.wake();
+        self.handshakes.wake_timers();
     }
 
     fn handshake(&self, from: SocketAddr, message: &[u8]) -> bool {
-        self.handshakes.push(from, message).is_ok()
+        // Only without handshake steering (never with the reuseport program): screen here, answer at once.
+        let mut out = Outbox::new();
+        let kept = crate::handshake_rx::admit(self, from, message, &mut out);
+        crate::handshake_send::HandshakeSender::new(self.mtu).send(self, &mut out);
+        kept
     }
 }
