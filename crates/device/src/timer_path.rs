@@ -168,7 +168,7 @@ impl Device {
             return true;
         };
         let mut buf = vec![0u8; wg_layout::TRANSPORT_MIN_LEN];
-        let Ok(len) = keypair.seal(&mut buf, 0, self.config.mtu) else {
+        let Ok(len) = keypair.seal(&mut buf, 0, self.mtu()) else {
             return false;
         };
         buf.truncate(len);
@@ -216,7 +216,7 @@ impl Device {
             let len = packet.len();
             let mut buf = vec![0u8; Self::HEADROOM + len + Self::TAILROOM];
             buf[Self::HEADROOM..Self::HEADROOM + len].copy_from_slice(&packet);
-            match keypair.seal(&mut buf, len, self.config.mtu) {
+            match keypair.seal(&mut buf, len, self.mtu()) {
                 Ok(sealed) => {
                     buf.truncate(sealed);
                     let jitter = st.next_jitter();
