@@ -253,7 +253,7 @@ mod tests {
             port: 51820,
             queues: 2,
             counters: Some(SteerCounters::from_counts([
-                5, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0,
+                5, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,
             ])),
         };
         let json = report.to_json();
