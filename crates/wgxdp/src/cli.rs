@@ -24,6 +24,10 @@ pub struct Cli {
     /// Stay in the foreground (drop-in form only; `up` always does).
     #[arg(short, long)]
     pub foreground: bool,
+    /// Drop-in form: append the daemon's log to this file (default: syslog when detached, stderr with -f).
+    /// `WGXDP_LOG_FILE` does the same.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
     /// Interface to create, wireguard-go style: returns once it is ready and keeps serving in
     /// the background (what wg-quick expects from WG_QUICK_USERSPACE_IMPLEMENTATION).
     #[arg(value_name = "IFNAME")]
@@ -98,6 +102,13 @@ pub struct UpArgs {
     /// XDP attach mode; without it native is tried first and generic used (and logged) if it fails.
     #[arg(long, value_enum, value_name = "MODE")]
     pub xdp_mode: Option<XdpModeArg>,
+    /// When another XDP program holds the link (attached over netlink), remove it and attach wgxdp's instead of
+    /// refusing to start. A program held by another process's BPF link is never removed.
+    #[arg(long)]
+    pub xdp_replace: bool,
+    /// Append the log to this file (the detached form logs to syslog otherwise; the foreground form to stderr).
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
     /// CPUs to pin workers to, in order (worker i to entry i): `0,2,4-7`.
     #[arg(long, value_name = "LIST", value_parser = parse_cpu_list)]
     pub cpus: Option<CpuList>,
@@ -111,6 +122,9 @@ pub struct UpArgs {
     /// form to know when to return.
     #[arg(long, hide = true)]
     pub notify_ready: bool,
+    /// Internal: log to syslog (the detached drop-in form, whose stderr goes nowhere).
+    #[arg(long, hide = true, conflicts_with = "log_file")]
+    pub log_syslog: bool,
 }
 
 impl UpArgs {
@@ -123,10 +137,13 @@ impl UpArgs {
             workers: None,
             link: None,
             xdp_mode: None,
+            xdp_replace: false,
+            log_file: None,
             cpus: None,
             mtu: 1420,
             foreground: false,
             notify_ready: false,
+            log_syslog: false,
         }
     }
 }
@@ -222,6 +239,21 @@ mod tests {
             panic!("not up");
         };
         assert_eq!((up.link, up.xdp_mode, up.cpus), (None, None, None));
+    }
+
+    #[test]
+    fn log_and_replace_options_parse() {
+        let cli = parse(&["--log-file", "/tmp/w.log", "wg0"]).unwrap();
+        assert_eq!(cli.log_file, Some(PathBuf::from("/tmp/w.log")));
+        let Some(Command::Up(up)) = parse(&["up", "wg0", "--log-file", "/l", "--xdp-replace"])
+            .unwrap()
+            .command
+        else {
+            panic!("not up");
+        };
+        assert_eq!(up.log_file, Some(PathBuf::from("/l")));
+        assert!(up.xdp_replace && !up.log_syslog);
+        assert!(parse(&["up", "wg0", "--log-file", "/l", "--log-syslog"]).is_err());
     }
 
     #[test]

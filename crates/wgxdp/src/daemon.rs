@@ -3,14 +3,17 @@
 //!
 //! Threads: N workers (one TUN queue each, sharing the UDP sockets; on the AF_XDP path also one
 //! RX queue of `--link` each, see `xdp_worker.rs`), one handshake/timer
-//! thread, one UAPI server, one control server. The main thread waits on a signalfd and
-//! checks once a second that the interface and the UAPI socket are still there.
+//! thread, one UAPI server, one control server. The main thread waits on a signalfd and the
+//! TUN's link events (wherever the TUN is: `link_watch.rs`), and checks once a second that the
+//! TUN and the UAPI socket are still there. On a stop it releases the socket files first, so a
+//! restart does not have to wait; a start waits a bounded time for a daemon that is stopping.
 
 use crate::apply::apply_set;
 use crate::background::ReadyNotifier;
 use crate::cli::{IoMode, UpArgs};
 use crate::clock::Clock;
 use crate::handshake_queue::{HandshakeQueue, HANDSHAKE_QUEUE_LEN};
+use crate::link_watch::TunWatch;
 use crate::shared::Shared;
 use crate::signals::{block_stop_signals, take_pending};
 use crate::socket_file::{control_path, uapi_path, validate_interface_name, SocketFile};
@@ -27,7 +30,7 @@ use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wgxdp_device::{Device, DeviceConfig};
 use wgxdp_io_socket::{TunConfig, TunDevice, UdpSocketOptions};
 use wgxdp_uapi::{ConfMode, Config, SetRequest};
@@ -72,18 +75,32 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
         .min(DEFAULT_MAX_WORKERS);
     let workers = xdp_setup::worker_count(args, &plan, default_workers);
 
-    // Sockets first: a live daemon on the same name refuses us before we touch the TUN.
-    let (uapi_listener, uapi_file) = SocketFile::bind(&uapi_path(name))
+    // Sockets first: a live daemon on the same name refuses us before we touch the TUN. One whose interface is
+    // gone from here is most likely shutting down (`ip link del` then a restart): it gets a bounded wait.
+    let deadline = Instant::now() + DYING_WAIT;
+    let patience = if interface_here(name) {
+        Duration::ZERO
+    } else {
+        DYING_WAIT
+    };
+    let (uapi_listener, uapi_file) = SocketFile::bind(&uapi_path(name), patience)
         .map_err(|e| format!("UAPI socket {}: {e}", uapi_path(name).display()))?;
-    let (control_listener, control_file) = SocketFile::bind(&control_path(name))
-        .map_err(|e| format!("control socket {}: {e}", control_path(name).display()))?;
+    let (control_listener, control_file) = SocketFile::bind(
+        &control_path(name),
+        deadline.saturating_duration_since(Instant::now()),
+    )
+    .map_err(|e| format!("control socket {}: {e}", control_path(name).display()))?;
+    let mut waited = !uapi_file.waited().is_zero() || !control_file.waited().is_zero();
+    // A dying daemon's TUN outlives its socket files by up to a second; creating ours now would attach to it.
+    waited |= wait_until_gone(name, deadline);
+    if waited {
+        log_info!("{name}: waited for the previous daemon on {name} to exit");
+    }
 
     let mut tun_config = TunConfig::new(name);
     tun_config.mtu = args.mtu;
     tun_config.queues = workers;
     let tun = TunDevice::open(&tun_config).map_err(|e| format!("cannot create TUN: {e}"))?;
-    let ifindex = nix::net::if_::if_nametoindex(name)
-        .map_err(|e| format!("TUN {name} has no interface index: {e}"))?;
     let queues = tun.into_queues();
 
     let socket_options = UdpSocketOptions {
@@ -91,8 +108,7 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
         ..UdpSocketOptions::default()
     };
     let port = config.as_ref().and_then(|c| c.listen_port).unwrap_or(0);
-    let sockets = UdpSockets::bind(port, socket_options)
-        .map_err(|e| format!("cannot bind UDP port {port}: {e}"))?;
+    let sockets = bind_udp(port, socket_options, waited.then_some(deadline))?;
     let device = Device::new(DeviceConfig {
         mtu: usize::from(args.mtu),
         ..DeviceConfig::default()
@@ -111,6 +127,12 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
         )
         .map_err(|e| format!("cannot create wake descriptors: {e}"))?,
     );
+    // The TUN itself, not its name here: it may move to another namespace and only its deletion ends us.
+    let first_queue = queues
+        .first()
+        .ok_or_else(|| "the TUN has no queue".to_owned())?;
+    let mut tun_watch = TunWatch::new(first_queue.as_fd(), &shared.device)
+        .map_err(|e| format!("cannot follow TUN {name}: {e}"))?;
     if let Some(request) = &config {
         let warnings = apply_set(&shared, request).map_err(|e| format!("--config: {e}"))?;
         log_info!("{name}: configuration applied ({warnings} shadowing warning(s))");
@@ -194,8 +216,15 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
     );
     notifier.ready();
 
-    let reason = wait_for_stop(&shared, &signals, &uapi_file, ifindex);
+    let reason = wait_for_stop(&shared, &signals, &uapi_file, &mut tun_watch);
     shared.request_stop(&reason);
+    let reason = shared.stop_reason().unwrap_or(reason);
+    log_info!("{name}: stopping ({reason})");
+    // Release what a restart needs first: the socket files at once (a new daemon may bind them while we wind
+    // down), then, once the threads are out, the TUN, the XDP hook and the UDP port.
+    drop(control_file);
+    drop(uapi_file);
+    drop(tun_watch);
     for thread in threads {
         let _ = thread.join();
     }
@@ -203,9 +232,52 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
         // Shared may outlive this function in a straggling server thread; the link must not wait for that.
         xdp.detach();
     }
-    drop(control_file);
-    drop(uapi_file);
-    Ok(shared.stop_reason().unwrap_or(reason))
+    drop(shared);
+    Ok(reason)
+}
+
+/// How long a start waits for a daemon that is shutting down on the same name.
+const DYING_WAIT: Duration = Duration::from_secs(3);
+
+/// Whether an interface named `name` exists in our namespace.
+fn interface_here(name: &str) -> bool {
+    nix::net::if_::if_nametoindex(name).is_ok()
+}
+
+/// Waits until no interface `name` exists here, at most until `deadline`; returns whether it waited at all. After
+/// the deadline the start goes on (and attaches to the interface, as wireguard-go would).
+fn wait_until_gone(name: &str, deadline: Instant) -> bool {
+    if !interface_here(name) {
+        return false;
+    }
+    while interface_here(name) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if interface_here(name) {
+        log_warn!("{name}: an interface of this name exists and did not go away: using it");
+    }
+    true
+}
+
+/// Binds the UDP sockets; after waiting for a dying daemon (`retry_until`), a port it still holds is tried
+/// again until then.
+fn bind_udp(
+    port: u16,
+    options: UdpSocketOptions,
+    retry_until: Option<Instant>,
+) -> Result<UdpSockets, String> {
+    loop {
+        match UdpSockets::bind(port, options.clone()) {
+            Ok(sockets) => return Ok(sockets),
+            Err(e)
+                if e.raw_os_error() == Some(libc::EADDRINUSE)
+                    && retry_until.is_some_and(|t| Instant::now() < t) =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(format!("cannot bind UDP port {port}: {e}")),
+        }
+    }
 }
 
 /// UAPI: `wg` sends one request and closes; a slow client gets 30 s.
@@ -231,16 +303,19 @@ where
         .map_err(|e| format!("cannot start thread {name}: {e}"))
 }
 
-/// Blocks until a stop signal, a thread's stop request, the TUN's disappearance, or the
-/// UAPI socket's removal; returns the reason.
+/// Blocks until a stop signal, a thread's stop request, the TUN's deletion (a move to another namespace is
+/// followed, see `link_watch.rs`), or the UAPI socket's removal; returns the reason.
 fn wait_for_stop(
     shared: &Shared,
     signals: &nix::sys::signalfd::SignalFd,
     uapi_file: &SocketFile,
-    ifindex: u32,
+    tun: &mut TunWatch,
 ) -> String {
     loop {
-        let mut fds = [PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        let mut fds = [
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(tun.fd(), PollFlags::POLLIN),
+        ];
         let _ = poll(&mut fds, PollTimeout::from(LIVENESS_PERIOD_MS));
         if let Some(signal) = take_pending(signals) {
             return format!("received {signal}");
@@ -251,9 +326,8 @@ fn wait_for_stop(
         if !uapi_file.still_ours() {
             return format!("UAPI socket {} was removed", uapi_file.path().display());
         }
-        match nix::net::if_::if_nametoindex(shared.interface.as_str()) {
-            Ok(index) if index == ifindex => {}
-            _ => return format!("interface {} was deleted", shared.interface),
+        if let Some(reason) = tun.check(&shared.device) {
+            return reason;
         }
         if let Some(xdp) = shared.xdp.get() {
             if nix::net::if_::if_nametoindex(xdp.link()).is_err() {
