@@ -218,19 +218,19 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
 
     let reason = wait_for_stop(&shared, &signals, &uapi_file, &mut tun_watch);
     shared.request_stop(&reason);
-    let reason = shared.stop_reason().unwrap_or(reason);
     log_info!("{name}: stopping ({reason})");
     // Release what a restart needs first: the socket files at once (a new daemon may bind them while we wind
-    // down), then, once the threads are out, the TUN, the XDP hook and the UDP port.
+    // down) and the link's XDP hook, then, once the threads are out, the TUN and the UDP port.
     drop(control_file);
     drop(uapi_file);
+    if let Some(xdp) = shared.xdp.get() {
+        // The link's XDP hook too: a restarted daemon attaches its own there. Until the workers are out their
+        // traffic takes the kernel path, which they also serve.
+        xdp.detach();
+    }
     drop(tun_watch);
     for thread in threads {
         let _ = thread.join();
-    }
-    if let Some(xdp) = shared.xdp.get() {
-        // Shared may outlive this function in a straggling server thread; the link must not wait for that.
-        xdp.detach();
     }
     drop(shared);
     Ok(reason)
@@ -321,7 +321,8 @@ fn wait_for_stop(
             return format!("received {signal}");
         }
         if let Some(reason) = shared.stop_reason() {
-            return reason;
+            // A worker seeing its TUN queue fail is how a deletion often shows first: name it as such.
+            return tun.check(&shared.device).unwrap_or(reason);
         }
         if !uapi_file.still_ours() {
             return format!("UAPI socket {} was removed", uapi_file.path().display());

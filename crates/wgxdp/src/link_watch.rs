@@ -121,11 +121,11 @@ impl TunWatch {
         // The descriptor is the authority: detached means deleted, whatever the events said.
         let name = match tun_name(self.tun.as_fd()) {
             Ok(name) => name,
-            Err(e) => return Some(format!("interface {} was deleted ({e})", self.link.name)),
+            Err(e) => return Some(deleted(&self.link.name, &e)),
         };
         let netns = match tun_netns(self.tun.as_fd()) {
             Ok(fd) => NetnsId::of(fd.as_fd()).ok(),
-            Err(e) => return Some(format!("interface {} was deleted ({e})", self.link.name)),
+            Err(e) => return Some(deleted(&self.link.name, &e)),
         };
         if relocate || name != self.link.name || netns.is_some_and(|ns| ns != self.netns) {
             if let Err(e) = self.relocate(&name, device) {
@@ -177,6 +177,11 @@ impl TunWatch {
             );
         }
     }
+}
+
+/// Why the daemon stops once its TUN descriptor is detached.
+fn deleted(name: &str, error: &std::io::Error) -> String {
+    format!("interface {name} was deleted: its TUN descriptor answers {error}")
 }
 
 /// The namespace the TUN is in now, and a link monitor opened there by a thread that enters it (a netlink socket
