@@ -275,11 +275,13 @@ $(tail -n 5 "$logfile")"
     done
     wait_for 5 "$kind: interface $ifname in $ns" link_exists "$ns" "$ifname"
     # A daemon that quietly fell back to the socket path would pass every interop check of the xdp variants
-    # without testing the XDP path at all: the program must be on the link once the device is ready.
+    # without testing the XDP path at all: the program must be on the link once the device is up. The UAPI
+    # socket appears first (it claims the interface name), the program a moment later: wait a bounded time.
     if [[ "$kind" == wgxdp && " ${extra[*]} " == *" --io xdp "* ]]; then
-        # The UAPI socket file exists from the daemon's first steps on; the program comes a moment later.
-        local xdp_deadline=$((SECONDS + 5))
-        until xdp_attached "$ns" "$underlay" || ((SECONDS >= xdp_deadline)); do sleep 0.1; done
+        local attach_deadline=$((SECONDS + 5))
+        until xdp_attached "$ns" "$underlay" || ((SECONDS >= attach_deadline)) || ! kill -0 "$daemon" 2>/dev/null; do
+            sleep 0.05
+        done
         xdp_attached "$ns" "$underlay" ||
             fail "wgxdp up ${extra[*]} is ready but no XDP program is attached to $underlay in $ns:
 $(ip -n "$ns" link show dev "$underlay")

@@ -8,7 +8,7 @@
 //! datagrams. That keeps the whole device testable under simulated time (see `tests/`).
 //!
 //! Threads: workers call [`Device::rx_batch`] (or [`Device::receive_transport`] per message) and
-//! [`Device::send`]; a handshake thread calls
+//! [`Device::tx_batch`]; a handshake thread calls
 //! [`Device::receive_handshake`]; a timer thread calls [`Device::tick`] at [`Device::next_deadline`] or when
 //! [`Device::take_handshake_wanted`] says so; the UAPI server calls [`Device::apply_set`] and
 //! [`Device::get_state`].
@@ -22,7 +22,6 @@ mod device;
 mod device_explain;
 mod drop_reason;
 mod explain;
-mod frame_send;
 mod handshake_path;
 mod index_table;
 mod mtu;
@@ -30,7 +29,9 @@ mod outbox;
 mod peer;
 mod ratelimit;
 mod rx_batch;
+mod send;
 mod timer_path;
+mod tx_batch;
 mod verdict;
 
 pub use apply_error::{ApplyError, ApplyErrorKind, ApplyOutcome, ENOSPC};
@@ -44,7 +45,9 @@ pub use outbox::Outbox;
 pub use peer::PeerId;
 pub use ratelimit::RateLimiter;
 pub use rx_batch::RxBatch;
-pub use verdict::{FramedOutbound, Inbound, MessageKind, Outbound};
+pub use send::{sealed_max_len, TxRoom};
+pub use tx_batch::TxBatch;
+pub use verdict::{Inbound, MessageKind, Outbound};
 
 /// Re-exported so callers name keys without depending on the noise crate directly.
 pub use wgxdp_noise::PublicKey;

@@ -1,5 +1,5 @@
 //! Kernel-bypass I/O of wgxdp: the XDP steering program and its loader, AF_XDP sockets over a UMEM with batch
-//! receive and transmit, adaptive (spin-then-sleep) polling, and next-hop MAC resolution over netlink.
+//! receive and transmit, readiness checks on the rings themselves, and next-hop MAC resolution over netlink.
 //!
 //! It also answers two questions about a TUN descriptor for the daemon (its name, its network namespace: the TUN
 //! ioctls of `tun_netns.rs`) and follows interfaces over rtnetlink (`link_monitor.rs`).
@@ -27,7 +27,6 @@
 //! # Ok(()) }
 //! ```
 
-pub mod adaptive_poll;
 pub mod error;
 pub mod frame_pool;
 pub mod link_monitor;
@@ -41,7 +40,6 @@ pub mod xdp_occupant;
 pub mod xsk_counters;
 pub mod xsk_socket;
 
-pub use adaptive_poll::{AdaptivePoll, PollStep};
 pub use error::{Result, XdpError};
 pub use frame_pool::{FramePool, PoolError};
 pub use link_monitor::{LinkEvent, LinkMonitor, LinkState};
@@ -52,4 +50,4 @@ pub use tun_netns::{tun_name, tun_netns};
 pub use umem::{FrameSize, Umem};
 pub use xdp_occupant::{OccupiedMode, XdpOccupant};
 pub use xsk_counters::{KernelXskStats, XskCounters};
-pub use xsk_socket::{BindMode, BoundMode, XskConfig, XskSocket};
+pub use xsk_socket::{BindMode, BoundMode, TxFrame, XskConfig, XskSocket};

@@ -1,6 +1,6 @@
 //! The handshake/timer thread: handles queued handshake messages (one Curve25519 operation
 //! each, kept off the workers), runs the device timers at `next_deadline` or when a packet
-//! was staged, and sends what the device put in the outbox.
+//! was staged, and sends what the device put in the outbox through the handshake sockets.
 
 use crate::handshake_queue::{HandshakeReceiver, Job, Next};
 use crate::log_debug;
@@ -62,9 +62,10 @@ pub fn run(shared: Arc<Shared>, receiver: HandshakeReceiver) {
     }
 }
 
-/// Sends every datagram in the outbox through the socket of its family.
+/// Sends every datagram in the outbox through the handshake socket of its family.
 fn send_outbox(shared: &Shared, outbox: &mut Outbox, v4: &mut SendBatch, v6: &mut SendBatch) {
-    let sockets = shared.sockets.load();
+    let group = shared.sockets.load();
+    let sockets = &group.handshake;
     for (to, payload) in outbox.drain() {
         let batch = if to.is_ipv4() { &mut *v4 } else { &mut *v6 };
         if batch.len() == batch.capacity() {

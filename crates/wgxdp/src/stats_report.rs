@@ -1,9 +1,9 @@
 //! `wgxdp stats`: the daemon's counters as one JSON object or as a readable table.
 
 use crate::shared::Shared;
-use crate::worker_stats::{Counter, WorkerSnapshot};
 use crate::xdp_control::XdpReport;
 use std::fmt::Write as _;
+use wgxdp_datapath::{Counter, WorkerSnapshot};
 use wgxdp_device::Counters;
 use wgxdp_io_xdp::SteerReason;
 
