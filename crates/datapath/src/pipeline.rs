@@ -146,6 +146,7 @@ impl<'h, H: Host, U: Underlay, T: TunPort> Pipeline<'h, H, U, T> {
         let mut work = self.ingress()?;
         work += self.egress()?;
         let now = self.host.now();
+        self.stats.beat(now);
         work += self.underlay.maintain(now, self.stats);
         if now.saturating_sub(self.last_report) >= REPORT_EVERY {
             self.last_report = now;

@@ -82,7 +82,10 @@ pub fn run(shared: Arc<Shared>) {
     let Some(waker) = shared.handshake_waker() else {
         return;
     };
+    let beat = shared.watchdog.register("wgxdp-hs-rx", shared.clock.now());
+    crate::fault::inject("wgxdp-hs-rx");
     while !shared.stopping() {
+        beat.beat(shared.clock.now());
         let group = shared.sockets.load();
         let sockets = [&group.handshake.v4, &group.handshake.v6];
         let mut fds = [
