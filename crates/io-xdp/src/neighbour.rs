@@ -61,6 +61,16 @@ pub struct NeighbourCache {
     netlink_queries: u64,
 }
 
+impl std::fmt::Debug for NeighbourCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NeighbourCache")
+            .field("routes", &self.routes.len())
+            .field("neighbours", &self.neighbours.len())
+            .field("netlink_queries", &self.netlink_queries)
+            .finish_non_exhaustive()
+    }
+}
+
 impl NeighbourCache {
     /// Opens a netlink socket in the calling thread's network namespace.
     pub fn new(refresh: Duration) -> Result<Self> {
@@ -112,6 +122,13 @@ impl NeighbourCache {
             gateway: route.gateway,
             src_ip: route.pref_src,
         }))
+    }
+
+    /// The interface the kernel's route to `destination` leaves through (cached like every route), or `None`
+    /// without a unicast route.
+    pub fn route_ifindex(&mut self, destination: IpAddr) -> Result<Option<u32>> {
+        let route = self.route(destination, Instant::now())?;
+        Ok(route.oif.filter(|_| route.unicast))
     }
 
     /// Forgets everything, so the next lookups ask the kernel again (e.g. after a route or link change).
