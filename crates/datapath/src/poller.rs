@@ -227,6 +227,9 @@ mod tests {
             kernel_looks += u32::from(kernel);
         }
         assert!(start.elapsed() >= Duration::from_micros(200));
-        assert!(kernel_looks >= 1, "the kernel descriptors are looked at while spinning");
+        assert!(
+            kernel_looks >= 1,
+            "the kernel descriptors are looked at while spinning"
+        );
     }
 }
