@@ -18,13 +18,16 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use wgxdp_device::{Destination, Inbound, Outbox};
 
+/// One initiation: when it was sent, by whom, its bytes.
+type Initiation = (Duration, SocketAddr, Vec<u8>);
+
 /// Initiations per initiator for the all-cores run.
 const PER_PEER: usize = 200;
 
 /// `peers` initiators of node 0 (nodes 1..=peers), each with `count` successive initiations (5.1 s apart in
 /// simulated time, so their TAI64N timestamps rise and the flood guard lets each one through). Returns the
 /// network and, per initiator, its initiations in order with the time each one was sent.
-fn initiations(peers: usize, count: usize) -> (Net, Vec<Vec<(Duration, SocketAddr, Vec<u8>)>>) {
+fn initiations(peers: usize, count: usize) -> (Net, Vec<Vec<Initiation>>) {
     let mut net = Net::new(peers + 1);
     let routes: Vec<(usize, String)> = (1..=peers).map(|i| (i, format!("10.1.{i}.0/24"))).collect();
     let config: Vec<(usize, [&str; 1])> = routes.iter().map(|(i, r)| (*i, [r.as_str()])).collect();
@@ -56,7 +59,7 @@ fn initiations(peers: usize, count: usize) -> (Net, Vec<Vec<(Duration, SocketAdd
 }
 
 /// The next initiation of node 1 to node 0 in `net` (the initiator's side of the network).
-fn next_initiation(net: &mut Net) -> (Duration, SocketAddr, Vec<u8>) {
+fn next_initiation(net: &mut Net) -> Initiation {
     net.now += Duration::from_millis(5100);
     net.send_tun(1, &ipv4("10.1.1.1", "10.0.0.1", 1));
     net.tick();
