@@ -159,6 +159,10 @@ fn cargo_fuzz(bin: &Path, args: &[&str]) -> Command {
 /// The arguments every cargo-fuzz call shares: stable toolchain mode, the fuzz crate, our target directory.
 fn common_args() -> Vec<String> {
     vec![
+        // Release without cargo-fuzz's own `-Cdebug-assertions` for every crate, so fuzz/Cargo.toml's profile
+        // decides: debug assertions and overflow checks in our crates, not in the cryptography crates (traced,
+        // their checks made each Diffie-Hellman several times slower).
+        "-O".into(),
         "--sanitizer".into(),
         "none".into(),
         "--fuzz-dir".into(),

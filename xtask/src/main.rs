@@ -161,7 +161,8 @@ fn netns_suite() -> Result<(), String> {
     }
     let wgxdp = target_dir().join("debug/wgxdp");
     netns_script("netns peers", "install-peers.sh", &wgxdp)?;
-    cargo("netns build", &["build", "-p", "wgxdp"])?;
+    // The flood generator is the attacker of the flood tests.
+    cargo("netns build", &["build", "-p", "wgxdp", "-p", "wgxdp-flood"])?;
     netns_script("netns suite", "run.sh", &wgxdp)
 }
 
