@@ -162,7 +162,10 @@ fn netns_suite() -> Result<(), String> {
     let wgxdp = target_dir().join("debug/wgxdp");
     netns_script("netns peers", "install-peers.sh", &wgxdp)?;
     // The flood generator is the attacker of the flood tests.
-    cargo("netns build", &["build", "-p", "wgxdp", "-p", "wgxdp-flood"])?;
+    cargo(
+        "netns build",
+        &["build", "-p", "wgxdp", "-p", "wgxdp-flood"],
+    )?;
     netns_script("netns suite", "run.sh", &wgxdp)
 }
 
