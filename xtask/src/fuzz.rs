@@ -36,7 +36,24 @@ pub struct Options {
 }
 
 impl Options {
-    /// Parses `[--seconds N] [--write-seeds] [TARGET...]`.
+    /// What `cargo xtask test` runs: every target for [`CI_SECONDS`] (`WGXDP_FUZZ_CI_SECONDS` overrides; 0 means
+    /// skip, `None` here), without the fuzz crate's own tests (its seeds are replayed by the runs themselves).
+    pub fn ci() -> Result<Option<Self>, String> {
+        let seconds = match std::env::var("WGXDP_FUZZ_CI_SECONDS") {
+            Ok(value) => value
+                .parse()
+                .map_err(|_| format!("WGXDP_FUZZ_CI_SECONDS: not a whole number: {value}"))?,
+            Err(_) => CI_SECONDS,
+        };
+        Ok((seconds > 0).then_some(Self {
+            seconds,
+            targets: Vec::new(),
+            write_seeds: false,
+            crate_tests: false,
+        }))
+    }
+
+    /// Parses `[--ci | --seconds N] [--write-seeds] [TARGET...]`.
     pub fn parse(args: &[String]) -> Result<Self, String> {
         let mut options = Self {
             seconds: DEFAULT_SECONDS,
@@ -56,9 +73,14 @@ impl Options {
                         .ok_or_else(|| format!("--seconds: not a positive whole number: {value}"))?;
                 }
                 "--write-seeds" => options.write_seeds = true,
+                "--ci" => {
+                    let ci = Self::ci()?.ok_or("--ci: WGXDP_FUZZ_CI_SECONDS=0 skips the fuzz step")?;
+                    options.seconds = ci.seconds;
+                    options.crate_tests = false;
+                }
                 flag if flag.starts_with('-') => {
                     return Err(format!(
-                        "fuzz: unknown option {flag} (usage: cargo xtask fuzz [--seconds N] [--write-seeds] [TARGET...])"
+                        "fuzz: unknown option {flag} (usage: cargo xtask fuzz [--ci | --seconds N] [--write-seeds] [TARGET...])"
                     ))
                 }
                 target => options.targets.push(target.to_string()),

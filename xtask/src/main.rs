@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::Options::parse(&args[1..]).and_then(|options| fuzz::fuzz(&options)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|bench [bench/run.sh options]|fuzz [--seconds N] [--write-seeds] [TARGET...]>"
+                "usage: cargo xtask <test|demo|bench [bench/run.sh options]|fuzz [--ci | --seconds N] [--write-seeds] [TARGET...]>"
             );
             return ExitCode::from(2);
         }
@@ -93,25 +93,15 @@ fn test() -> Result<(), String> {
     netns_suite()
 }
 
-/// A short run of every fuzz target (seconds each; `WGXDP_FUZZ_CI_SECONDS` overrides, 0 skips), seeds replayed
-/// first.
+/// A short run of every fuzz target, seeds replayed first (`cargo xtask fuzz --ci` runs the same).
 fn fuzz_smoke() -> Result<(), String> {
-    let seconds = match std::env::var("WGXDP_FUZZ_CI_SECONDS") {
-        Ok(value) => value
-            .parse()
-            .map_err(|_| format!("WGXDP_FUZZ_CI_SECONDS: not a whole number: {value}"))?,
-        Err(_) => fuzz::CI_SECONDS,
-    };
-    if seconds == 0 {
-        eprintln!("xtask: == fuzz: SKIPPED (WGXDP_FUZZ_CI_SECONDS=0)");
-        return Ok(());
+    match fuzz::Options::ci()? {
+        Some(options) => fuzz::fuzz(&options),
+        None => {
+            eprintln!("xtask: == fuzz: SKIPPED (WGXDP_FUZZ_CI_SECONDS=0)");
+            Ok(())
+        }
     }
-    fuzz::fuzz(&fuzz::Options {
-        seconds,
-        targets: Vec::new(),
-        write_seeds: false,
-        crate_tests: false,
-    })
 }
 
 /// The repository root (xtask lives one level below it).
