@@ -1,7 +1,8 @@
 //! Project automation, so that every workflow is one command that works the same for a developer and for CI.
 //!
 //! `cargo xtask test`  — formatting, clippy with warnings as errors (benches included), every test of the
-//!                       workspace, then the netns interop suite (tests/netns/, needs root: skipped loudly otherwise).
+//!                       workspace, a few seconds of every fuzz target, then the netns interop suite (tests/netns/,
+//!                       needs root: skipped loudly otherwise).
 //! `cargo xtask demo`  — wgxdp and a wireguard-go peer in two namespaces: traffic, result and stats (needs root).
 //! `cargo xtask bench` — the side-by-side benchmark of wgxdp, wireguard-go, boringtun and bare veth (bench/run.sh).
 //! `cargo xtask fuzz`  — every cargo-fuzz target of fuzz/ for 60 s (`--seconds N`, or name targets), on stable Rust.
