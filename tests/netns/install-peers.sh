@@ -8,7 +8,7 @@
 # boringtun-cli from crates.io into a cache directory (target/tools by default), so repeated runs and CI do not
 # rebuild it.
 # With --bench also:
-#   - gotatun-cli (Mullvad's GotaTun) 0.10.2 from crates.io into the same cache;
+#   - GotaTun (Mullvad's), crate gotatun-cli 0.10.2 (binary `gotatun`), from crates.io into the same cache;
 #   - wireguard-go 0.0.20231211 from Debian's bookworm-backports suite (the release with the 2023 UDP GSO/GRO and
 #     TUN offload work), fetched with the ordinary apt client through a private apt configuration under the cache
 #     (the system's sources are not changed) and unpacked into target/tools/wireguard-go-bpo; the package version
@@ -66,7 +66,7 @@ cargo_tool() {
 cargo_tool boringtun-cli boringtun-cli
 ((bench)) || exit 0
 
-cargo_tool gotatun-cli gotatun-cli 0.10.2
+cargo_tool gotatun gotatun-cli 0.10.2
 
 # wireguard-go from bookworm-backports through a private apt configuration: its own source list, lists and cache
 # under the tools directory; `apt-get download` fetches the .deb without installing anything system-wide.

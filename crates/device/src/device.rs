@@ -94,10 +94,9 @@ pub struct Device {
 }
 
 impl Device {
-    /// Bytes a TUN packet must be preceded by in the buffer given to [`send`](Self::send): the transport header.
+    /// Bytes in front of a packet in a sealed message: the transport header.
     pub const HEADROOM: usize = wgxdp_wire::wg_layout::TRANSPORT_HEADER_LEN;
-    /// Bytes the buffer given to [`send`](Self::send) must have after the packet: up to 15 bytes of padding and
-    /// the 16-byte tag.
+    /// Bytes a sealed message may have after the packet: up to 15 bytes of padding and the 16-byte tag.
     pub const TAILROOM: usize = 32;
 
     /// A device with no private key, no peers and listen port 0.
@@ -125,6 +124,11 @@ impl Device {
     /// The device's tunables.
     pub fn config(&self) -> &DeviceConfig {
         &self.config
+    }
+
+    /// The tunnel MTU that padding is capped at.
+    pub fn mtu(&self) -> usize {
+        self.config.mtu
     }
 
     /// The configured listen port (0: any).
@@ -240,10 +244,6 @@ impl Device {
     /// The current endpoint of the peer with this public key.
     pub fn peer_endpoint(&self, key: &PublicKey) -> Option<SocketAddr> {
         self.peers.load().by_key.get(key)?.lock().endpoint
-    }
-
-    pub(crate) fn peer_by_id(&self, id: PeerId) -> Option<Arc<Peer>> {
-        self.peers.load().by_id.get(&id).cloned()
     }
 
     pub(crate) fn request_wake(&self) {

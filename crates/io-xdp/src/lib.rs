@@ -1,5 +1,5 @@
 //! Kernel-bypass I/O of wgxdp: the XDP steering program and its loader, AF_XDP sockets over a UMEM with batch
-//! receive and transmit, adaptive (spin-then-sleep) polling, and next-hop MAC resolution over netlink.
+//! receive and transmit, readiness checks on the rings themselves, and next-hop MAC resolution over netlink.
 //!
 //! This is the only crate of the workspace allowed to contain `unsafe` code. It is confined to the UMEM mapping
 //! (`umem.rs`) and one `poll()` call (`xsk_socket.rs`); every block carries a `// SAFETY:` comment (enforced by
@@ -24,7 +24,6 @@
 //! # Ok(()) }
 //! ```
 
-pub mod adaptive_poll;
 pub mod error;
 pub mod frame_pool;
 pub mod neighbour;
@@ -35,7 +34,6 @@ pub mod umem;
 pub mod xsk_counters;
 pub mod xsk_socket;
 
-pub use adaptive_poll::{AdaptivePoll, PollStep};
 pub use error::{Result, XdpError};
 pub use frame_pool::{FramePool, PoolError};
 pub use neighbour::{NeighbourCache, NextHop};
@@ -43,4 +41,4 @@ pub use steer_counters::{SteerCounters, SteerReason};
 pub use steer_program::{AttachMode, SteerConfig, XdpProgram};
 pub use umem::{FrameSize, Umem};
 pub use xsk_counters::{KernelXskStats, XskCounters};
-pub use xsk_socket::{BindMode, BoundMode, XskConfig, XskSocket};
+pub use xsk_socket::{BindMode, BoundMode, TxFrame, XskConfig, XskSocket};

@@ -57,7 +57,7 @@ pub fn apply_set(shared: &Shared, request: &SetRequest) -> Result<usize, SetFail
     if let Some(pending) = pending {
         let bound = shared.sockets.commit(pending);
         shared.device.set_bound_port(bound);
-        shared.wake_workers();
+        shared.wake_all();
         log_info!("{}: listening on UDP port {bound}", shared.interface);
     }
     if let Some(mark) = outcome.fwmark {
@@ -69,6 +69,6 @@ pub fn apply_set(shared: &Shared, request: &SetRequest) -> Result<usize, SetFail
         log_warn!("{}: {warning}", shared.interface);
     }
     // Persistent keepalives and new endpoints may want packets sent now.
-    shared.handshakes.wake();
+    shared.handshakes.wake_timers();
     Ok(outcome.warnings.len())
 }

@@ -104,6 +104,17 @@ pub struct UpArgs {
     /// Tunnel MTU.
     #[arg(long, default_value_t = 1420, value_parser = clap::value_parser!(u16).range(576..=65_000))]
     pub mtu: u16,
+    /// Threads doing the Diffie-Hellman work of handshakes; default: one per CPU, at most 4.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub handshake_workers: Option<u16>,
+    /// AF_XDP path: microseconds an idle worker keeps looking at its rings before it sleeps in epoll (0: sleep at
+    /// once). Catches the next packet of a busy flow, or the answer to a ping, without a wake-up.
+    #[arg(long, value_name = "USECS", default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub spin_us: u32,
+    /// AF_XDP path: preferred busy polling on each AF_XDP socket (SO_PREFER_BUSY_POLL, SO_BUSY_POLL = USECS,
+    /// SO_BUSY_POLL_BUDGET 64), where the driver supports it; 0 turns it off.
+    #[arg(long, value_name = "USECS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub busy_poll_us: u32,
     /// Accepted for symmetry with the drop-in form; `up` always runs in the foreground.
     #[arg(long, hide = true)]
     pub foreground: bool,
@@ -125,6 +136,9 @@ impl UpArgs {
             xdp_mode: None,
             cpus: None,
             mtu: 1420,
+            handshake_workers: None,
+            spin_us: 50,
+            busy_poll_us: 20,
             foreground: false,
             notify_ready: false,
         }

@@ -9,18 +9,17 @@
 use crate::apply::apply_set;
 use crate::background::ReadyNotifier;
 use crate::cli::{IoMode, UpArgs};
-use crate::clock::Clock;
 use crate::handshake_queue::{HandshakeQueue, HANDSHAKE_QUEUE_LEN};
 use crate::shared::Shared;
 use crate::signals::{block_stop_signals, take_pending};
 use crate::socket_file::{control_path, uapi_path, validate_interface_name, SocketFile};
-use crate::udp_sockets::UdpSockets;
 use crate::unix_server::{serve, ServerLimits};
-use crate::worker::Worker;
-use crate::xdp_cpus::pin_current_thread;
+use crate::worker::{Backend, Worker};
 use crate::xdp_setup::{self, IoPlan, XdpStart};
-use crate::xdp_worker::XdpWorker;
-use crate::{control, handshake_thread, log_error, log_info, log_warn, uapi_server};
+use crate::{
+    control, handshake_rx, handshake_workers, log_error, log_info, log_warn, timer_thread,
+    uapi_server,
+};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsFd;
@@ -28,6 +27,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
+use wgxdp_datapath::{Clock, LiveSockets};
 use wgxdp_device::{Device, DeviceConfig};
 use wgxdp_io_socket::{TunConfig, TunDevice, UdpSocketOptions};
 use wgxdp_uapi::{ConfMode, Config, SetRequest};
@@ -91,21 +91,21 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
         ..UdpSocketOptions::default()
     };
     let port = config.as_ref().and_then(|c| c.listen_port).unwrap_or(0);
-    let sockets = UdpSockets::bind(port, socket_options)
+    let sockets = LiveSockets::bind(port, queues.len(), socket_options)
         .map_err(|e| format!("cannot bind UDP port {port}: {e}"))?;
     let device = Device::new(DeviceConfig {
         mtu: usize::from(args.mtu),
         ..DeviceConfig::default()
     });
     device.set_bound_port(sockets.bound_port());
-    let (handshakes, handshake_rx) = HandshakeQueue::new(HANDSHAKE_QUEUE_LEN);
+    let handshakes = HandshakeQueue::new(HANDSHAKE_QUEUE_LEN);
     let shared = Arc::new(
         Shared::new(
             name.to_owned(),
             args.mtu,
             device,
             Clock::start(),
-            sockets,
+            Arc::new(sockets),
             handshakes,
             queues.len(),
         )
@@ -130,43 +130,54 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
         }
     };
     let cpu_of = |id: usize| args.cpus.as_ref().and_then(|c| c.0.get(id).copied());
-    let mut threads = Vec::new();
-    match xdp {
+    let (backends, kind): (Vec<Backend>, &str) = match xdp {
         Some(XdpStart {
             link_ifindex,
             sockets,
-        }) => {
-            for (id, (tun, xsk)) in queues.into_iter().zip(sockets).enumerate() {
-                let worker = XdpWorker {
-                    id,
-                    shared: Arc::clone(&shared),
-                    tun,
-                    xsk,
+        }) => (
+            sockets
+                .into_iter()
+                .map(|xsk| Backend::Xdp {
+                    xsk: Box::new(xsk),
                     link_ifindex,
-                    cpu: cpu_of(id),
-                };
-                threads.push(spawn(format!("wgxdp-xdp-{id}"), move || worker.run())?);
-            }
-        }
-        None => {
-            for (id, queue) in queues.into_iter().enumerate() {
-                let worker = Worker::new(id, Arc::clone(&shared), queue);
-                let cpu = cpu_of(id);
-                let interface = shared.interface.clone();
-                threads.push(spawn(format!("wgxdp-worker-{id}"), move || {
-                    if let Some(cpu) = cpu {
-                        if let Err(e) = pin_current_thread(cpu) {
-                            log_warn!("{interface}: worker {id}: {e}");
-                        }
-                    }
-                    worker.run()
-                })?);
-            }
-        }
+                })
+                .collect(),
+            "xdp",
+        ),
+        None => (
+            (0..queues.len()).map(|_| Backend::Socket).collect(),
+            "worker",
+        ),
+    };
+    let spin = Duration::from_micros(u64::from(args.spin_us));
+    let mut threads = Vec::new();
+    for (id, (tun, backend)) in queues.into_iter().zip(backends).enumerate() {
+        let worker = Worker {
+            id,
+            shared: Arc::clone(&shared),
+            tun,
+            backend,
+            cpu: cpu_of(id),
+            spin,
+        };
+        threads.push(spawn(format!("wgxdp-{kind}-{id}"), move || worker.run())?);
     }
-    let hs_shared = Arc::clone(&shared);
-    threads.push(spawn("wgxdp-handshake".into(), move || {
-        handshake_thread::run(hs_shared, handshake_rx)
+    let rx_shared = Arc::clone(&shared);
+    threads.push(spawn("wgxdp-hs-rx".into(), move || {
+        handshake_rx::run(rx_shared)
+    })?);
+    let handshake_workers = args
+        .handshake_workers
+        .map_or_else(handshake_workers::default_count, usize::from);
+    for id in 0..handshake_workers {
+        let hs_shared = Arc::clone(&shared);
+        threads.push(spawn(format!("wgxdp-hs-{id}"), move || {
+            handshake_workers::run(hs_shared)
+        })?);
+    }
+    let timer_shared = Arc::clone(&shared);
+    threads.push(spawn("wgxdp-timers".into(), move || {
+        timer_thread::run(timer_shared)
     })?);
     let uapi_shared = Arc::clone(&shared);
     threads.push(spawn("wgxdp-uapi".into(), move || {

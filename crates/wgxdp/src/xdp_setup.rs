@@ -7,6 +7,9 @@ use crate::xdp_control::{rx_queue_count, socket_config, XdpControl};
 use crate::{log_info, log_warn};
 use wgxdp_io_xdp::{AttachMode, XskSocket};
 
+/// Packets one busy-poll round of the driver may process (SO_BUSY_POLL_BUDGET; the kernel's default is 8).
+const BUSY_POLL_BUDGET: u16 = 64;
+
 /// The path chosen before anything is created.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum IoPlan {
@@ -95,6 +98,17 @@ pub fn start(
     let control = XdpControl::attach(link, mode, port)?;
     let count = u32::try_from(workers).unwrap_or(u32::MAX).min(queues);
     let sockets = control.open_sockets(count, &socket_config(shared.mtu))?;
+    if args.busy_poll_us > 0 {
+        for socket in &sockets {
+            if let Err(e) = socket.set_busy_poll(args.busy_poll_us, BUSY_POLL_BUDGET) {
+                log_info!(
+                    "{}: no preferred busy polling on {link} queue {}: {e}",
+                    shared.interface,
+                    socket.queue()
+                );
+            }
+        }
+    }
     if count < queues {
         log_info!(
             "{}: {count} worker(s) for {queues} RX queues of {link}: queues {count}.. take the kernel path",
