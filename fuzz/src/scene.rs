@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use wgxdp_device::{Device, DeviceConfig, Inbound, Outbound, Outbox};
+use wgxdp_device::{Device, DeviceConfig, Inbound, Outbound, Outbox, TxRoom};
 use wgxdp_noise::{
     identify_initiation, CookieGenerator, Keypair, LocalStatic, PeerHandshake, PrivateKey,
     PublicKey, SessionKeys, Tai64N,
@@ -145,6 +145,25 @@ pub fn device_tunnel_packet(i: usize) -> Vec<u8> {
     )
 }
 
+/// Room for one sealed message, as a transmit ring would give.
+#[derive(Default)]
+struct OneMessage {
+    buf: Vec<u8>,
+    sent: Vec<u8>,
+}
+
+impl TxRoom for OneMessage {
+    fn message_buffer(&mut self, _endpoint: SocketAddr, max_len: usize) -> Option<&mut [u8]> {
+        self.buf.clear();
+        self.buf.resize(max_len, 0);
+        Some(&mut self.buf)
+    }
+
+    fn commit(&mut self, _endpoint: SocketAddr, len: usize) {
+        self.sent = self.buf.get(..len).unwrap_or_default().to_vec();
+    }
+}
+
 /// The device under test at simulated time.
 pub struct Scene {
     /// The device.
@@ -219,18 +238,13 @@ impl Scene {
         out.drain().collect()
     }
 
-    /// A packet from the device's TUN: the verdict and, when sent, the sealed message.
+    /// A packet from the device's TUN, sent in a batch of one: the verdict and, when sent, the sealed message.
     pub fn send_tun(&mut self, packet: &[u8]) -> (Outbound, Vec<u8>) {
-        let mut buf = vec![0u8; Device::HEADROOM + packet.len() + Device::TAILROOM];
-        buf[Device::HEADROOM..Device::HEADROOM + packet.len()].copy_from_slice(packet);
-        let verdict = self.dev.send(&mut buf, packet.len(), self.now);
-        match verdict {
-            Outbound::Send { len, .. } => {
-                buf.truncate(len);
-                (verdict, buf)
-            }
-            _ => (verdict, Vec::new()),
-        }
+        let mut room = OneMessage::default();
+        let mut batch = self.dev.tx_batch(self.now);
+        let verdict = batch.send(packet, &mut room);
+        batch.finish();
+        (verdict, room.sent)
     }
 
     /// Makes the device start a handshake with remote `i` (a packet for it from TUN, then the timers): the
