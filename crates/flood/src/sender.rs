@@ -29,9 +29,9 @@ fn bind_sockets(plan: &Plan) -> Result<Vec<BatchUdpSocket>, String> {
     let options = UdpSocketOptions {
         recv_buffer: 1 << 16,
         send_buffer: 1 << 20,
-        fwmark: None,
         gro: false,
         gso: true,
+        ..UdpSocketOptions::default()
     };
     let mut sockets = Vec::with_capacity(plan.sources.len() * plan.ports);
     for source in &plan.sources {
