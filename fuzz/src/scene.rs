@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use wgxdp_device::{Device, DeviceConfig, Inbound, Outbound, Outbox, TxRoom};
+use wgxdp_device::{Device, DeviceConfig, Inbound, Outbound, Outbox, Screened, TxRoom};
 use wgxdp_noise::{
     identify_initiation, CookieGenerator, Keypair, LocalStatic, PeerHandshake, PrivateKey,
     PublicKey, SessionKeys, Tai64N,
@@ -226,6 +226,34 @@ impl Scene {
             &mut self.rng,
             &mut out,
         );
+        (verdict, out.drain().collect())
+    }
+
+    /// Step 1 of a handshake message alone (`Device::screen_handshake`), as where the datagram is received.
+    pub fn screen(
+        &mut self,
+        from: SocketAddr,
+        msg: &[u8],
+        under_load: bool,
+    ) -> (Screened, Vec<(SocketAddr, Vec<u8>)>) {
+        let mut out = Outbox::new();
+        let screened =
+            self.dev
+                .screen_handshake(from, msg, self.now, under_load, &mut self.rng, &mut out);
+        (screened, out.drain().collect())
+    }
+
+    /// Step 2 (`Device::process_handshake`) for a message step 1 admitted earlier.
+    pub fn process(
+        &mut self,
+        from: SocketAddr,
+        msg: &[u8],
+    ) -> (Inbound, Vec<(SocketAddr, Vec<u8>)>) {
+        let mut out = Outbox::new();
+        let wall = self.wall();
+        let verdict =
+            self.dev
+                .process_handshake(from, msg, self.now, wall, &mut self.rng, &mut out);
         (verdict, out.drain().collect())
     }
 

@@ -321,7 +321,8 @@ fn handshake_initiation() -> Vec<Seed> {
     ]
 }
 
-/// One delivery step of the `handshake_response` and `cookie_reply` harnesses (`refixed` only for responses).
+/// One delivery step of the `handshake_response` and `cookie_reply` harnesses (`refixed` only for responses, and
+/// responses are processed at once).
 fn delivery_step(
     script: Script,
     time: u8,
@@ -342,9 +343,21 @@ fn delivery_step(
         script
     };
     match refixed {
-        Some(refixed) => script.flag(refixed),
+        Some(refixed) => script.flag(refixed).flag(false),
         None => script,
     }
+}
+
+/// A response step screened now and processed later.
+fn deferred_response(script: Script, time: u8) -> Script {
+    script
+        .pick(time)
+        .flag(false)
+        .flag(false)
+        .pick(2)
+        .pick(0)
+        .flag(false)
+        .flag(true)
 }
 
 fn handshake_response() -> Vec<Seed> {
@@ -385,6 +398,22 @@ fn handshake_response() -> Vec<Seed> {
         named(
             "after-retry",
             delivery_step(start(), 3, true, false, 0, Some(false)).done(),
+        ),
+        named(
+            "queued-twice",
+            deferred_response(deferred_response(start(), 0), 0).done(),
+        ),
+        named(
+            "queued-then-at-once",
+            delivery_step(
+                deferred_response(start(), 0),
+                0,
+                false,
+                false,
+                0,
+                Some(false),
+            )
+            .done(),
         ),
     ]
 }
