@@ -4,7 +4,7 @@
 #
 #   tests/netns/install-peers.sh [--bench]
 #
-# Always: wireguard-tools (wg), wireguard-go, iperf3, iproute2, jq, ping, ethtool, python3 from Debian, and
+# Always: wireguard-tools (wg), wireguard-go, iperf3, iproute2, jq, ping, ethtool, python3, nftables from Debian, and
 # boringtun-cli from crates.io into a cache directory (target/tools by default), so repeated runs and CI do not
 # rebuild it.
 # With --bench also:
@@ -37,6 +37,8 @@ command -v jq >/dev/null 2>&1 || need_apt+=(jq)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v ethtool >/dev/null 2>&1 || need_apt+=(ethtool)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# nft: the NAT router of t_selftest.sh's NAT check.
+command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
 if ((${#need_apt[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
         say "need root to apt-get install ${need_apt[*]}"
@@ -46,7 +48,7 @@ if ((${#need_apt[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_apt[@]}"
 else
-    say "wg, wireguard-go, iperf3, ip, jq, ping, ethtool, python3 already present"
+    say "wg, wireguard-go, iperf3, ip, jq, ping, ethtool, python3, nft already present"
 fi
 
 # cargo_tool BINARY CRATE [VERSION]: cargo install CRATE into the cache unless BINARY is there already. A separate

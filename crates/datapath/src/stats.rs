@@ -153,6 +153,8 @@ impl Counter {
 #[repr(align(128))]
 pub struct WorkerStats {
     counts: [AtomicU64; COUNTERS],
+    /// When the worker last went round its loop (milliseconds of the daemon clock): its heartbeat.
+    last_beat: AtomicU64,
 }
 
 impl WorkerStats {
@@ -168,6 +170,17 @@ impl WorkerStats {
         if let Some(c) = self.counts.get(counter as usize) {
             c.store(value, Ordering::Relaxed);
         }
+    }
+
+    /// The worker is alive at `now` (it beats once per round of its loop, whose waits last a second at most).
+    pub fn beat(&self, now: std::time::Duration) {
+        let ms = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
+        self.last_beat.store(ms, Ordering::Relaxed);
+    }
+
+    /// The last heartbeat, in milliseconds of the daemon clock (0 before the first).
+    pub fn last_beat_ms(&self) -> u64 {
+        self.last_beat.load(Ordering::Relaxed)
     }
 
     /// Reads every counter.

@@ -18,6 +18,7 @@ use crate::config::DeviceConfig;
 use crate::counters::{Counters, LiveCounters, PeerCounters};
 use crate::drop_reason::DropReason;
 use crate::index_table::IndexTable;
+use crate::mtu::LiveMtu;
 use crate::peer::{Peer, PeerId};
 use crate::ratelimit::RateLimiter;
 use crate::verdict::MessageKind;
@@ -91,6 +92,8 @@ pub struct Device {
     pub(crate) wake: AtomicBool,
     /// A peer's session became usable while packets were staged for it: `tick` must flush.
     pub(crate) flush_pending: AtomicBool,
+    /// The interface MTU now (see `mtu.rs`); starts at `config.mtu`.
+    pub(crate) live_mtu: LiveMtu,
 }
 
 impl Device {
@@ -106,6 +109,7 @@ impl Device {
                 config.handshake_rate_per_sec,
                 config.handshake_burst,
             )),
+            live_mtu: LiveMtu::new(config.mtu),
             config,
             control: Mutex::new(Model::default()),
             identity: ArcSwapOption::empty(),
@@ -124,11 +128,6 @@ impl Device {
     /// The device's tunables.
     pub fn config(&self) -> &DeviceConfig {
         &self.config
-    }
-
-    /// The tunnel MTU that padding is capped at.
-    pub fn mtu(&self) -> usize {
-        self.config.mtu
     }
 
     /// The configured listen port (0: any).

@@ -15,7 +15,7 @@ const EIO: u32 = 5;
 /// Why a `set` was refused; nothing of it was applied.
 #[derive(Debug)]
 pub struct SetFailure {
-    /// Positive errno for the UAPI answer.
+    /// Positive errno; the UAPI answer negates it (`wgxdp_uapi::write_set_errno`).
     pub errno: u32,
     /// For the log and for `--config` errors.
     pub message: String,

@@ -20,12 +20,15 @@ pub fn default_count() -> usize {
         .clamp(1, 4)
 }
 
-/// Runs until the daemon stops.
-pub fn run(shared: Arc<Shared>) {
+/// Runs until the daemon stops; `name` is the thread's.
+pub fn run(shared: Arc<Shared>, name: &str) {
     let mut sender = HandshakeSender::new(shared.mtu);
     let mut outbox = Outbox::new();
     let mut rng = OsRng;
+    let beat = shared.watchdog.register(name, shared.clock.now());
+    crate::fault::inject(name);
     while !shared.stopping() {
+        beat.beat(shared.clock.now());
         let Some(job) = shared.handshakes.next(IDLE_WAIT) else {
             continue;
         };

@@ -3,15 +3,15 @@
 
 use crate::handshake_queue::HandshakeQueue;
 use crate::handshake_rx::HandshakeRxStats;
+use crate::watchdog::Watchdog;
 use crate::xdp_control::XdpControl;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use wgxdp_datapath::{Clock, Host, LiveSockets, WorkerStats};
-use wgxdp_device::{Device, Outbox};
+use wgxdp_device::{Destination, Device, Outbox};
 
 /// Everything the threads share, behind one `Arc`.
 pub struct Shared {
@@ -36,7 +36,13 @@ pub struct Shared {
     /// One eventfd per worker, then one for the handshake receiver: written to make a thread leave its wait.
     wakers: Box<[EventFd]>,
     stop: AtomicBool,
+    /// The stop is a failure (a thread died or wedged), not an orderly end: the exit status says so.
+    failed: AtomicBool,
     stop_reason: Mutex<Option<String>>,
+    /// Heartbeats of the threads that are not workers (workers beat through their counter blocks).
+    pub watchdog: Watchdog,
+    /// The thread the watchdog found wedged, if any (the stop does not wait for it).
+    wedged: Mutex<Option<String>>,
     /// Serializes configuration changes (a `set` and its rebind are one step).
     control: Mutex<()>,
 }
@@ -52,15 +58,15 @@ impl std::fmt::Debug for Shared {
 }
 
 impl Shared {
-    /// Builds the shared state for `workers` workers.
+    /// Builds the shared state for `workers` workers; the daemon clock starts now.
     pub fn new(
         interface: String,
         mtu: u16,
         device: Device,
-        clock: Clock,
         sockets: Arc<LiveSockets>,
         handshakes: HandshakeQueue,
         workers: usize,
+        watchdog: Watchdog,
     ) -> io::Result<Self> {
         let wakers = (0..=workers)
             .map(|_| EventFd::from_flags(EfdFlags::EFD_NONBLOCK | EfdFlags::EFD_CLOEXEC))
@@ -69,7 +75,7 @@ impl Shared {
             interface,
             mtu,
             device,
-            clock,
+            clock: Clock::start(),
             sockets,
             handshakes,
             handshake_rx: HandshakeRxStats::default(),
@@ -77,7 +83,10 @@ impl Shared {
             xdp: OnceLock::new(),
             wakers: wakers.into_boxed_slice(),
             stop: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
             stop_reason: Mutex::new(None),
+            watchdog,
+            wedged: Mutex::new(None),
             control: Mutex::new(()),
         })
     }
@@ -90,6 +99,30 @@ impl Shared {
         self.stop.store(true, Ordering::SeqCst);
         self.wake_all();
         self.handshakes.wake_timers();
+    }
+
+    /// Stops the daemon because something it cannot run without failed: the exit status is a failure.
+    pub fn fail(&self, reason: &str) {
+        self.failed.store(true, Ordering::SeqCst);
+        self.request_stop(reason);
+    }
+
+    /// Records the thread found wedged.
+    pub fn note_wedged(&self, thread: String) {
+        *self.wedged.lock().unwrap_or_else(|e| e.into_inner()) = Some(thread);
+    }
+
+    /// The thread found wedged, if any.
+    pub fn wedged(&self) -> Option<String> {
+        self.wedged
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Whether the stop is a failure.
+    pub fn failed(&self) -> bool {
+        self.failed.load(Ordering::SeqCst)
     }
 
     /// Whether a stop was requested.
@@ -143,7 +176,7 @@ impl Host for Shared {
         self.handshakes.wake_timers();
     }
 
-    fn handshake(&self, from: SocketAddr, message: &[u8]) -> bool {
+    fn handshake(&self, from: Destination, message: &[u8]) -> bool {
         // Only without handshake steering (never with the reuseport program): screen here, answer at once.
         let mut out = Outbox::new();
         let kept = crate::handshake_rx::admit(self, from, message, &mut out);

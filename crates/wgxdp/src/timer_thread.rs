@@ -17,8 +17,11 @@ pub fn run(shared: Arc<Shared>) {
     let mut sender = HandshakeSender::new(shared.mtu);
     let mut outbox = Outbox::new();
     let mut rng = OsRng;
+    let beat = shared.watchdog.register("wgxdp-timers", shared.clock.now());
+    crate::fault::inject("wgxdp-timers");
     while !shared.stopping() {
         let now = shared.clock.now();
+        beat.beat(now);
         let sleep = shared
             .device
             .next_deadline()

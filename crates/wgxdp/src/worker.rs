@@ -57,9 +57,12 @@ impl Worker {
             }
         }
         let id = self.id;
-        let cause = self.serve();
-        if cause != StopCause::Stopping {
-            shared.request_stop(&format!("worker {id}: {cause}"));
+        crate::fault::inject(std::thread::current().name().unwrap_or("worker"));
+        match self.serve() {
+            StopCause::Stopping => {}
+            // The main thread tells a deleted interface from a moved one (link_watch) and names the stop.
+            cause @ StopCause::TunGone(_) => shared.request_stop(&format!("worker {id}: {cause}")),
+            cause @ StopCause::Failed(_) => shared.fail(&format!("worker {id} stopped: {cause}")),
         }
     }
 
