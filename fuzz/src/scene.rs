@@ -12,7 +12,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use wgxdp_device::{Device, DeviceConfig, Inbound, Outbound, Outbox, Screened, TxRoom};
+use wgxdp_device::{
+    Destination, Device, DeviceConfig, Inbound, Outbound, Outbox, Screened, TxRoom,
+};
 use wgxdp_noise::{
     identify_initiation, CookieGenerator, Keypair, LocalStatic, PeerHandshake, PrivateKey,
     PublicKey, SessionKeys, Tai64N,
@@ -153,13 +155,13 @@ struct OneMessage {
 }
 
 impl TxRoom for OneMessage {
-    fn message_buffer(&mut self, _endpoint: SocketAddr, max_len: usize) -> Option<&mut [u8]> {
+    fn message_buffer(&mut self, _endpoint: Destination, max_len: usize) -> Option<&mut [u8]> {
         self.buf.clear();
         self.buf.resize(max_len, 0);
         Some(&mut self.buf)
     }
 
-    fn commit(&mut self, _endpoint: SocketAddr, len: usize) {
+    fn commit(&mut self, _endpoint: Destination, len: usize) {
         self.sent = self.buf.get(..len).unwrap_or_default().to_vec();
     }
 }
@@ -218,7 +220,7 @@ impl Scene {
         let mut out = Outbox::new();
         let wall = self.wall();
         let verdict = self.dev.receive_handshake(
-            from,
+            Destination::routed(from),
             msg,
             self.now,
             wall,
@@ -226,7 +228,10 @@ impl Scene {
             &mut self.rng,
             &mut out,
         );
-        (verdict, out.drain().collect())
+        (
+            verdict,
+            out.drain().map(|(to, msg)| (to.addr, msg)).collect(),
+        )
     }
 
     /// Step 1 of a handshake message alone (`Device::screen_handshake`), as where the datagram is received.
@@ -237,10 +242,18 @@ impl Scene {
         under_load: bool,
     ) -> (Screened, Vec<(SocketAddr, Vec<u8>)>) {
         let mut out = Outbox::new();
-        let screened =
-            self.dev
-                .screen_handshake(from, msg, self.now, under_load, &mut self.rng, &mut out);
-        (screened, out.drain().collect())
+        let screened = self.dev.screen_handshake(
+            Destination::routed(from),
+            msg,
+            self.now,
+            under_load,
+            &mut self.rng,
+            &mut out,
+        );
+        (
+            screened,
+            out.drain().map(|(to, msg)| (to.addr, msg)).collect(),
+        )
     }
 
     /// Step 2 (`Device::process_handshake`) for a message step 1 admitted earlier.
@@ -251,10 +264,18 @@ impl Scene {
     ) -> (Inbound, Vec<(SocketAddr, Vec<u8>)>) {
         let mut out = Outbox::new();
         let wall = self.wall();
-        let verdict =
-            self.dev
-                .process_handshake(from, msg, self.now, wall, &mut self.rng, &mut out);
-        (verdict, out.drain().collect())
+        let verdict = self.dev.process_handshake(
+            Destination::routed(from),
+            msg,
+            self.now,
+            wall,
+            &mut self.rng,
+            &mut out,
+        );
+        (
+            verdict,
+            out.drain().map(|(to, msg)| (to.addr, msg)).collect(),
+        )
     }
 
     /// Runs the device's timers: what it sends.
@@ -263,7 +284,7 @@ impl Scene {
         let wall = self.wall();
         self.dev.take_handshake_wanted();
         self.dev.tick(self.now, wall, &mut self.rng, &mut out);
-        out.drain().collect()
+        out.drain().map(|(to, msg)| (to.addr, msg)).collect()
     }
 
     /// A packet from the device's TUN, sent in a batch of one: the verdict and, when sent, the sealed message.
