@@ -190,7 +190,7 @@ impl XdpProgram {
 }
 
 /// Attaches in the requested mode; `Auto` tries native first and keeps the reason it fell back.
-fn attach_program(
+pub(crate) fn attach_program(
     program: &mut Xdp,
     ifname: &str,
     mode: AttachMode,
