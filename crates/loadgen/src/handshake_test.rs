@@ -87,6 +87,12 @@ pub fn handshakes(
             during.cookie_replies
         ));
     }
+    if during.retransmits > 0 {
+        problems.push(format!(
+            "{} initiations went unanswered and were sent again",
+            during.retransmits
+        ));
+    }
     if during.rejected_answers > 0 {
         problems.push(format!(
             "{} answers from the DUT were refused",
@@ -107,7 +113,7 @@ pub fn handshakes(
         sent: during.initiations,
         delivered: during.completed,
         seconds,
-        unit: "initiations (unanswered, or in flight at the end)",
+        unit: "initiations",
     };
     let mut result = figures.result(dut, measured, None, problems);
     result.handshakes = Some(during);
