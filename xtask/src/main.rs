@@ -3,7 +3,8 @@
 //! `cargo xtask test`  — formatting, clippy with warnings as errors (benches included), every test of the
 //!                       workspace, then the netns interop suite (tests/netns/, needs root: skipped loudly otherwise).
 //! `cargo xtask demo`  — wgxdp and a wireguard-go peer in two namespaces: traffic, result and stats (needs root).
-//! `cargo xtask bench` — the side-by-side benchmark of wgxdp, wireguard-go, boringtun and bare veth (bench/run.sh).
+//! `cargo xtask bench` — the side-by-side benchmark of wgxdp, wireguard-go, boringtun and bare veth (bench/run.sh);
+//!                       `--gateway [--quick]`: one gateway core under wgxdp-loadgen (bench/gateway/run.sh).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("bench") => bench(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo|bench [bench/run.sh options]>");
+            eprintln!("usage: cargo xtask <test|demo|bench [--gateway] [bench/run.sh or bench/gateway/run.sh options]>");
             return ExitCode::from(2);
         }
     };
@@ -108,7 +109,10 @@ fn netns_suite() -> Result<(), String> {
     }
     let wgxdp = target_dir().join("debug/wgxdp");
     netns_script("netns peers", "install-peers.sh", &wgxdp)?;
-    cargo("netns build", &["build", "-p", "wgxdp"])?;
+    cargo(
+        "netns build",
+        &["build", "-p", "wgxdp", "-p", "wgxdp-loadgen"],
+    )?;
     netns_script("netns suite", "run.sh", &wgxdp)
 }
 
@@ -122,20 +126,37 @@ fn demo() -> Result<(), String> {
     netns_script("demo", "demo.sh", &target_dir().join("release/wgxdp"))
 }
 
-/// Builds wgxdp in release and hands over to the benchmark harness with the remaining arguments.
+/// Builds wgxdp in release and hands over to the benchmark harness with the remaining arguments; `--gateway`
+/// picks the gateway benchmark (bench/gateway/run.sh), which also needs the load generator.
 fn bench(extra: &[String]) -> Result<(), String> {
     if !is_root() {
         return Err("the benchmark builds network namespaces: run it as root".into());
     }
-    cargo(
-        "build wgxdp (release)",
-        &["build", "--release", "-p", "wgxdp"],
-    )?;
-    let script = repo_root().join("bench").join("run.sh");
+    let gateway = extra.iter().any(|a| a == "--gateway");
+    let extra: Vec<String> = extra
+        .iter()
+        .filter(|a| *a != "--gateway")
+        .cloned()
+        .collect();
+    let packages: &[&str] = if gateway {
+        &["build", "--release", "-p", "wgxdp", "-p", "wgxdp-loadgen"]
+    } else {
+        &["build", "--release", "-p", "wgxdp"]
+    };
+    cargo("build wgxdp (release)", packages)?;
+    let script = if gateway {
+        repo_root().join("bench").join("gateway").join("run.sh")
+    } else {
+        repo_root().join("bench").join("run.sh")
+    };
     let status = Command::new("bash")
         .arg(&script)
         .args(extra)
         .env("BENCH_WGXDP", target_dir().join("release").join("wgxdp"))
+        .env(
+            "BENCH_LOADGEN",
+            target_dir().join("release").join("wgxdp-loadgen"),
+        )
         .status()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if status.success() {
