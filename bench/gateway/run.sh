@@ -21,11 +21,11 @@ usage() {
     cat <<USAGE
 usage: bench/gateway/run.sh [--quick] [--impl LIST] [--peers LIST] [--sizes LIST] [--duration S] [--out DIR]
                             [--no-install] [--no-build] [--no-ceiling]
-  --quick       about 3 minutes: sizes 64,1420, peers 1,10000, 1 s per test
+  --quick       about 3 minutes: sizes 64,1420, peers 1,10000, a shorter capacity search
   --impl LIST   comma-separated subset of: $ALL_IMPLS
   --peers LIST  peer counts (default 1,100,10000)
   --sizes LIST  inner packet sizes in bytes (default 64,512,1420)
-  --duration S  seconds per test (default 2; 1 with --quick)
+  --duration S  seconds of the run at the capacity found (default 2; 0.5 with --quick)
   --out DIR     results folder (default: results/gateway-<timestamp> in the repository)
   --no-install  do not run tests/netns/install-peers.sh --bench (missing peers are skipped)
   --no-build    use the existing binaries (BENCH_WGXDP, BENCH_LOADGEN, else target/release/)
@@ -52,10 +52,14 @@ while (($#)); do
     esac
     shift
 done
+# Each data test searches the DUT's capacity: a flood, then bisection for the highest rate carried with at most
+# 0.1 % loss (trials of TRIAL s, at most STEPS), then DURATION s at that rate (see crates/loadgen/src/rate_search.rs).
 if ((quick)); then
-    peers_list="${peers_list:-1,10000}" sizes_list="${sizes_list:-64,1420}" duration="${duration:-1}"
+    peers_list="${peers_list:-1,10000}" sizes_list="${sizes_list:-64,1420}" duration="${duration:-0.5}"
+    TRIAL=0.25 STEPS=4
 else
     peers_list="${peers_list:-1,100,10000}" sizes_list="${sizes_list:-64,512,1420}" duration="${duration:-2}"
+    TRIAL=0.5 STEPS=7
 fi
 IFS=, read -r -a impl_list <<<"$impls"
 IFS=, read -r -a peer_counts <<<"$peers_list"
@@ -122,6 +126,7 @@ done
     echo "git_commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
     echo "quick=$quick"
     echo "duration_s=$duration"
+    echo "search=flood, then at most $STEPS trials of ${TRIAL} s, loss threshold 0.1 %"
     echo "peers=$peers_list"
     echo "sizes=$sizes_list"
     echo "dut_cpu=$DUT_CPU"
@@ -169,11 +174,12 @@ for impl in "${active[@]}"; do
             continue
         fi
         # Generous bound: bring-up, sealing and every test; the load generator has deadlines of its own.
-        limit=$((60 + n / 200 + (${#sizes[@]} * 2 + 1) * (${duration%.*} + 15)))
+        limit=$((400 + n / 100 + (${#sizes[@]} * 2 + 1) * (${duration%.*} + 30)))
         ip netns exec "$GW_NS_GEN" taskset -c "$GEN_CPU" timeout -k 5 "$limit" "$BENCH_LOADGEN" run \
             --label "$impl" --gen-dev "$GW_DEV_GEN" --sink-ns "$GW_NS_SINK" --sink-dev "$GW_DEV_SINK" \
             --dut "$GW_DUT_UL_IP:$GW_PORT" --dut-public-key "$GW_DUT_PUB" --uapi "/var/run/wireguard/$GW_IF.sock" \
             --dut-pid "$GW_DUT_PID" --dut-cpu "$DUT_CPU" --peers "$n" --tests "$tests" --duration "$duration" \
+            --search --trial "$TRIAL" --search-steps "$STEPS" --loss-threshold 0.001 --uapi-timeout 300 \
             --pool-mib "$POOL_MIB" --json "$dir/report.json" --markdown "$dir/report.md" --svg "$dir/chart.svg" \
             >"$dir/loadgen.out" 2>"$dir/loadgen.log"
         rc=$?

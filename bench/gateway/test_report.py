@@ -19,6 +19,8 @@ def loadgen_test(name, delivered_pps, size=None, kind=None, **extra):
                     "defects": {}, "duplicates": 0},
         "dut_process_ns_per_packet": 900.0, "dut_core_ns_per_packet": 1000.0, "dut_cores_per_gbps": 0.4,
         "handshakes": None, "problems": [],
+        "search": {"loss_threshold": 0.001, "rate": int(delivered_pps),
+                   "trials": [{"rate": 0, "offered_pps": 9e5, "delivered_pps": delivered_pps / 2, "loss": 0.5}]},
     }
     test.update(extra)
     return test
@@ -84,7 +86,7 @@ class GatewayReportTest(unittest.TestCase):
     def test_markdown_and_chart_render(self):
         results = report.collect(self.root)
         text = report.markdown(results)
-        self.assertIn("| wgxdp (AF_XDP) | 1 | 2500 (250%) | 1250 (500%) |", text)
+        self.assertIn("| wgxdp (AF_XDP) | 1 | 2500 (250%) | 1250 (500%) | 0.50 | 1250 | 10.00% |", text)
         self.assertIn("| boringtun | 1 | failed: boringtun exited at start: boom |", text)
         self.assertIn("- SKIP GotaTun: gotatun not installed", text)
         self.assertIn("**met**", text)

@@ -73,7 +73,7 @@ gw_napi() {
 gw_napi_pin() {
     local dev="$1" cpu="$2" comm_file comm pid found=0
     for comm_file in /proc/[0-9]*/comm; do
-        read -r comm <"$comm_file" 2>/dev/null || continue
+        { read -r comm <"$comm_file"; } 2>/dev/null || continue
         [[ "$comm" == "napi/$dev-"* ]] || continue
         pid="${comm_file#/proc/}"
         pid="${pid%/comm}"
@@ -86,7 +86,7 @@ gw_napi_pin() {
 gw_napi_threads() {
     local comm_file comm pid
     for comm_file in /proc/[0-9]*/comm; do
-        read -r comm <"$comm_file" 2>/dev/null || continue
+        { read -r comm <"$comm_file"; } 2>/dev/null || continue
         [[ "$comm" == napi/* ]] || continue
         pid="${comm_file#/proc/}"
         pid="${pid%/comm}"

@@ -137,6 +137,9 @@ pub struct RunArgs {
     /// Apply the peers through this UAPI socket (e.g. /var/run/wireguard/wg0.sock); replaces the DUT's peers.
     #[arg(long)]
     pub uapi: Option<PathBuf>,
+    /// Seconds the DUT may take to answer one UAPI request (of up to 2000 peers).
+    #[arg(long, default_value_t = 120.0)]
+    pub uapi_timeout: f64,
     /// Also write the DUT's peer configuration here (wg setconf format).
     #[arg(long)]
     pub write_conf: Option<PathBuf>,
@@ -146,6 +149,20 @@ pub struct RunArgs {
     /// Target rate in packets per second; 0 sends flat out (as fast as the generator can).
     #[arg(long, default_value_t = 0)]
     pub rate: u64,
+    /// Find each data test's capacity: a flood, then a bisection for the highest rate carried with at most
+    /// --loss-threshold loss (trials of --trial seconds), then --duration at that rate. Without it each data test
+    /// is one run at --rate.
+    #[arg(long)]
+    pub search: bool,
+    /// Seconds per search trial.
+    #[arg(long, default_value_t = 0.5)]
+    pub trial: f64,
+    /// Search trials after the flood, at most.
+    #[arg(long, default_value_t = 7)]
+    pub search_steps: u32,
+    /// Loss a search trial may have and pass (0.001 is 0.1 %).
+    #[arg(long, default_value_t = 0.001)]
+    pub loss_threshold: f64,
     /// Seconds per test (at most 60: sessions are refreshed between tests, not during one).
     #[arg(long, default_value_t = 3.0)]
     pub duration: f64,
@@ -285,12 +302,27 @@ impl RunArgs {
         if !(0.1..=60.0).contains(&self.duration) {
             return Err(anyhow!("--duration {}: 0.1 to 60 seconds", self.duration));
         }
+        if !(0.1..=60.0).contains(&self.trial) {
+            return Err(anyhow!("--trial {}: 0.1 to 60 seconds", self.trial));
+        }
+        if !(0.0..1.0).contains(&self.loss_threshold) {
+            return Err(anyhow!(
+                "--loss-threshold {}: from 0 to below 1",
+                self.loss_threshold
+            ));
+        }
         if self.sample_every == 0 {
             return Err(anyhow!("--sample-every must be at least 1"));
         }
         if self.handshake_window == 0 || self.handshake_attempts == 0 {
             return Err(anyhow!(
                 "--handshake-window and --handshake-attempts must be at least 1"
+            ));
+        }
+        if !(0.1..=3600.0).contains(&self.uapi_timeout) {
+            return Err(anyhow!(
+                "--uapi-timeout {}: 0.1 to 3600 seconds",
+                self.uapi_timeout
             ));
         }
         if self.mtu < 576 {

@@ -17,7 +17,8 @@ use crate::egress_frames::{egress_flow, EgressFrames, EgressSpec};
 use crate::handshakes::Handshakes;
 use crate::ingress_pool::{IngressPool, IngressSpec};
 use crate::measure::{timed, DutCpu, Figures};
-use crate::report::{TestKind, TestResult};
+use crate::rate_search::{RateSearch, SearchConfig, Trial};
+use crate::report::{SearchTrace, TestKind, TestResult};
 use crate::rig::{next_hop, Rig, PEER_DATA_PORT};
 use crate::samples::summarize;
 use crate::tx_backend::{SocketTx, TxBackend, TxPath, XdpTx};
@@ -27,6 +28,10 @@ use crate::tx_source::{PoolSource, TemplateSource};
 /// Egress keepalives: each peer tells the DUT it is alive this often, or the DUT would start handshakes of its
 /// own after 15 s of sending without hearing back.
 const KEEPALIVE_EVERY: Duration = Duration::from_secs(5);
+
+/// A flat-out ingress trial gets a pool for this rate at most: more than one core sends through a veth, so the
+/// pool lasts the whole trial without sealing what is never sent.
+const FLOOD_POOL_PPS: f64 = 3_000_000.0;
 
 /// What both data tests need.
 pub struct DataContext<'a> {
@@ -46,18 +51,36 @@ impl DataContext<'_> {
             .filter_map(|p| self.engine.session(p).map(|k| (p, k.clone())))
             .collect()
     }
+}
 
-    fn plan(&self) -> TxPlan {
+/// One trial: a rate (0: flat out) for a time.
+#[derive(Clone, Copy, Debug)]
+pub struct TrialPlan {
+    /// Packets per second.
+    pub rate: u64,
+    /// Seconds.
+    pub duration: f64,
+}
+
+impl TrialPlan {
+    fn tx(&self) -> TxPlan {
         TxPlan {
-            rate: self.args.rate,
-            duration: Duration::from_secs_f64(self.args.duration),
+            rate: self.rate,
+            duration: Duration::from_secs_f64(self.duration),
         }
     }
 
     fn limit(&self) -> Duration {
-        Duration::from_secs_f64(self.args.duration) + Duration::from_secs(5)
+        Duration::from_secs_f64(self.duration) + Duration::from_secs(5)
     }
 
+    /// Packets the trial sends at its rate (`None` flat out).
+    fn packets(&self) -> Option<u64> {
+        (self.rate > 0).then(|| (self.rate as f64 * self.duration).ceil() as u64)
+    }
+}
+
+impl DataContext<'_> {
     fn sink(program: &Option<SinkProgram>) -> Result<&SinkProgram> {
         program
             .as_ref()
@@ -80,8 +103,89 @@ fn xdp_tx(dev: &str) -> Result<XdpTx> {
     Ok(XdpTx::new(socket))
 }
 
-/// Underlay -> DUT -> LAN at packet size `size`.
+/// Underlay -> DUT -> LAN at packet size `size`: capacity (see [`capacity`]) or one trial at `--rate`.
 pub fn ingress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
+    capacity(ctx, |plan| ingress_trial(ctx, size, plan))
+}
+
+/// LAN -> DUT -> underlay at packet size `size`.
+pub fn egress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
+    capacity(ctx, |plan| egress_trial(ctx, size, plan))
+}
+
+/// The summary of a trial, for the search.
+fn as_trial(rate: u64, result: &TestResult) -> Trial {
+    Trial {
+        rate,
+        offered_pps: result.offered_pps,
+        delivered_pps: result.delivered_pps,
+        loss: result.loss,
+    }
+}
+
+/// With `--search`: a flood trial, a bisection for the highest rate carried within `--loss-threshold`, then a
+/// run of `--duration` at that rate, whose figures the test reports (with every trial beside them). Without: one
+/// run at `--rate`.
+fn capacity(
+    ctx: &DataContext<'_>,
+    mut trial: impl FnMut(TrialPlan) -> Result<TestResult>,
+) -> Result<TestResult> {
+    let args = ctx.args;
+    let full = |rate| TrialPlan {
+        rate,
+        duration: args.duration,
+    };
+    if !args.search {
+        return trial(full(args.rate));
+    }
+    let short = |rate| TrialPlan {
+        rate,
+        duration: args.trial,
+    };
+    let config = SearchConfig {
+        steps: args.search_steps,
+        loss_threshold: args.loss_threshold,
+        resolution: 0.05,
+    };
+    let flood = trial(short(0))?;
+    let mut search = RateSearch::new(config, as_trial(0, &flood));
+    while let Some(rate) = search.next_rate() {
+        let result = trial(short(rate))?;
+        log::debug!(
+            "{} at {rate} pps: loss {:.4}%",
+            result.name,
+            result.loss * 100.0
+        );
+        search.record(as_trial(rate, &result));
+    }
+    let mut result = match search.best() {
+        Some(rate) => trial(full(rate))?,
+        None if search.kept_up() => {
+            let mut result = trial(full(0))?;
+            result.problems.push(
+                "the DUT carried everything the generator could send: its capacity is higher than this figure".into(),
+            );
+            result
+        }
+        None => {
+            let mut result = flood;
+            result.problems.push(format!(
+                "no offered rate was carried with at most {:.2}% loss: the figures are the flood's",
+                args.loss_threshold * 100.0
+            ));
+            result
+        }
+    };
+    result.search = Some(SearchTrace {
+        loss_threshold: args.loss_threshold,
+        rate: search.best(),
+        trials: search.trials().to_vec(),
+    });
+    Ok(result)
+}
+
+/// One ingress trial.
+fn ingress_trial(ctx: &DataContext<'_>, size: usize, trial: TrialPlan) -> Result<TestResult> {
     let args = ctx.args;
     let active = ctx.active();
     let mut problems = Vec::new();
@@ -89,13 +193,11 @@ pub fn ingress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
     let budget = args.pool_mib * (1 << 20);
     let per_frame = IngressPool::bytes_for(size, args.mtu, 1).max(1);
     let max_frames = budget / per_frame;
-    let wanted = if args.rate > 0 {
-        (args.rate as f64 * args.duration).ceil() as u64
-    } else {
-        max_frames
-    };
+    let wanted = trial
+        .packets()
+        .unwrap_or((FLOOD_POOL_PPS * trial.duration).ceil() as u64);
     let total = wanted.min(max_frames);
-    if args.rate > 0 && total < wanted {
+    if trial.rate > 0 && total < wanted {
         problems.push(format!(
             "the pool holds {total} of the {wanted} packets the rate and duration ask for (--pool-mib {})",
             args.pool_mib
@@ -105,7 +207,7 @@ pub fn ingress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
         size,
         total,
         sample_every: args.sample_every,
-        rate: args.rate,
+        rate: trial.rate,
         mtu: args.mtu,
         dut: args.dut,
         link: LinkFields {
@@ -125,7 +227,7 @@ pub fn ingress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
         "ingress {size} B: sealed {total} messages for {} peers in {:.2} s ({} MiB)",
         active.len(),
         sealing.elapsed().as_secs_f64(),
-        pool.len() * per_frame >> 20
+        (pool.len() * per_frame) >> 20
     );
     let sink_rx = ctx
         .rig
@@ -133,13 +235,13 @@ pub fn ingress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
         .as_ref()
         .ok_or_else(|| anyhow!("the sink receiver is gone"))?;
     sink_rx.take_log();
-    let plan = ctx.plan();
+    let plan = trial.tx();
     let gen_socket = ctx.rig.gen_socket.socket().clone();
     let measured = timed(
         ctx.rig.gen_ns(),
         DataContext::sink(&ctx.rig.lan_sink)?,
         ctx.dut,
-        ctx.limit(),
+        trial.limit(),
         || {},
         |stop: &AtomicBool| {
             let mut backend: Box<dyn TxBackend> = match args.tx {
@@ -163,7 +265,7 @@ pub fn ingress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
         cpu: measured.cpu,
         timeline: measured.timeline,
     };
-    if measured.sent.source_exhausted && args.rate == 0 {
+    if measured.sent.source_exhausted && trial.rate == 0 {
         log::info!(
             "ingress {size} B: the pool ran out after {:.2} s",
             measured.sent.seconds()
@@ -174,7 +276,7 @@ pub fn ingress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
         kind: TestKind::Ingress,
         size: Some(size),
         peers: active.len() as u64,
-        target_pps: args.rate,
+        target_pps: trial.rate,
         sent: measured.sent.sent,
         delivered: measured.sink.data_packets,
         seconds: measured.sent.seconds(),
@@ -183,8 +285,8 @@ pub fn ingress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
     Ok(figures.result(ctx.dut, measured, Some(samples), problems))
 }
 
-/// LAN -> DUT -> underlay at packet size `size`.
-pub fn egress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
+/// One egress trial.
+fn egress_trial(ctx: &DataContext<'_>, size: usize, trial: TrialPlan) -> Result<TestResult> {
     let args = ctx.args;
     let active = ctx.active();
     let peers = ctx.engine.peers();
@@ -211,8 +313,8 @@ pub fn egress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
         peers.iter().map(|p| egress_flow(p, &spec)).collect(),
     ));
     ctx.rig.shared.take_log();
-    let limit = (args.rate > 0).then(|| (args.rate as f64 * args.duration).ceil() as u64);
-    let plan = ctx.plan();
+    let limit = trial.packets();
+    let plan = trial.tx();
     let sink_ns = ctx.rig.sink_ns();
     // The first round goes out at once: the tests before this one may have been egress tests too.
     let mut last_keepalive: Option<Instant> = None;
@@ -243,7 +345,7 @@ pub fn egress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
         sink_ns,
         DataContext::sink(&ctx.rig.gen_sink)?,
         ctx.dut,
-        ctx.limit(),
+        trial.limit(),
         keepalive,
         |stop: &AtomicBool| {
             let mut backend: Box<dyn TxBackend> = match args.tx {
@@ -268,7 +370,7 @@ pub fn egress(ctx: &DataContext<'_>, size: usize) -> Result<TestResult> {
         kind: TestKind::Egress,
         size: Some(size),
         peers: active.len() as u64,
-        target_pps: args.rate,
+        target_pps: trial.rate,
         sent: measured.sent.sent,
         delivered: measured.sink.data_packets,
         seconds: measured.sent.seconds(),

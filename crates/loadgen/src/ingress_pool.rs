@@ -199,7 +199,7 @@ fn seal_peer(
         if position >= spec.total {
             break;
         }
-        let sample = spec.sample_every != 0 && position % spec.sample_every == 0;
+        let sample = spec.sample_every != 0 && position.is_multiple_of(spec.sample_every);
         let payload = Payload {
             flags: if sample { FLAG_SAMPLE } else { 0 },
             peer: peer.index,

@@ -29,6 +29,7 @@ pub mod netns;
 pub mod pacer;
 pub mod payload;
 pub mod peers;
+pub mod rate_search;
 pub mod report;
 pub mod report_text;
 pub mod rig;

@@ -88,11 +88,11 @@ pub fn timed<T: Send>(
             .join()
             .map_err(|_| anyhow!("the sending thread panicked"))?
     })?;
-    // Drain: until the count holds still for 200 ms (at most 2 s).
+    // Drain: until the count holds still for 150 ms (at most 2 s).
     let drain_until = Instant::now() + Duration::from_secs(2);
     let mut last = sink.counters()?;
     let mut still_since = Instant::now();
-    while Instant::now() < drain_until && still_since.elapsed() < Duration::from_millis(200) {
+    while Instant::now() < drain_until && still_since.elapsed() < Duration::from_millis(150) {
         std::thread::sleep(Duration::from_millis(20));
         let now = sink.counters()?;
         if now != last {
@@ -236,6 +236,7 @@ impl Figures {
             tx,
             delivered_timeline: timeline,
             problems,
+            search: None,
         }
     }
 }

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::cpu::CpuUse;
 use crate::handshakes::HandshakeCounts;
 use crate::peers::InnerFamily;
+use crate::rate_search::Trial;
 use crate::samples::SampleSummary;
 use crate::tx_backend::TxPath;
 use crate::tx_loop::TxOutcome;
@@ -134,6 +135,20 @@ pub struct TestResult {
     pub delivered_timeline: Vec<u64>,
     /// What went wrong in this test.
     pub problems: Vec<String>,
+    /// The capacity search that chose the rate of this run (`--search`).
+    #[serde(default)]
+    pub search: Option<SearchTrace>,
+}
+
+/// How the rate of a data test was found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SearchTrace {
+    /// Loss a passing trial could have.
+    pub loss_threshold: f64,
+    /// The highest rate carried within it (`None`: none was).
+    pub rate: Option<u64>,
+    /// Every trial: the flood (rate 0) first.
+    pub trials: Vec<Trial>,
 }
 
 /// The sink program's counters over one test.

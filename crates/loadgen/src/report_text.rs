@@ -219,6 +219,7 @@ mod tests {
             tx: Default::default(),
             delivered_timeline: vec![400, 990],
             problems: vec!["lost 10 packets".into()],
+            search: None,
         };
         Report {
             tool: "wgxdp-loadgen 0.1.0".into(),

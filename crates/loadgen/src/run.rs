@@ -48,8 +48,18 @@ pub fn run(args: &RunArgs) -> Result<Report> {
     }
     if let Some(socket) = &args.uapi {
         let requests = uapi_requests(&interface, &peers);
-        uapi_client::apply(socket, &requests, Duration::from_secs(30))?;
-        log::info!("{} peers applied through {}", peers.len(), socket.display());
+        let applying = clock::now();
+        uapi_client::apply(
+            socket,
+            &requests,
+            Duration::from_secs_f64(args.uapi_timeout),
+        )?;
+        log::info!(
+            "{} peers applied through {} in {:.2} s",
+            peers.len(),
+            socket.display(),
+            (clock::now() - applying).as_secs_f64()
+        );
     }
 
     let mut report = Report {

@@ -125,14 +125,16 @@ mod tests {
 
     #[test]
     fn reordering_duplicates_and_latency() {
-        let mut log = SampleLog::default();
-        log.samples = vec![
-            sample(0, 0, 1_000, Some(0)),
-            sample(0, 2, 2_000, Some(0)),
-            sample(0, 1, 3_000, Some(0)), // late
-            sample(1, 5, 4_000, None),
-            sample(0, 2, 5_000, Some(0)), // twice
-        ];
+        let mut log = SampleLog {
+            samples: vec![
+                sample(0, 0, 1_000, Some(0)),
+                sample(0, 2, 2_000, Some(0)),
+                sample(0, 1, 3_000, Some(0)), // late
+                sample(1, 5, 4_000, None),
+                sample(0, 2, 5_000, Some(0)), // twice
+            ],
+            ..SampleLog::default()
+        };
         log.defect(Defect::Udp);
         let summary = summarize(&log, |s| (s.peer == 1).then_some(3_500));
         assert_eq!(summary.received, 5);

@@ -52,7 +52,7 @@ impl FrameSource for PoolSource<'_> {
     fn write_next(&mut self, out: &mut [u8]) -> Option<usize> {
         let frame = self.pool.frame(self.next)?;
         out.get_mut(..frame.len())?.copy_from_slice(frame);
-        if self.sample_every != 0 && self.next % self.sample_every == 0 {
+        if self.sample_every != 0 && self.next.is_multiple_of(self.sample_every) {
             self.send_log.push(clock::now_ns());
         }
         self.next += 1;
