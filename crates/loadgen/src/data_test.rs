@@ -123,8 +123,8 @@ fn as_trial(rate: u64, result: &TestResult) -> Trial {
     }
 }
 
-/// With `--search`: a flood trial, a bisection for the highest rate carried within `--loss-threshold`, then a
-/// run of `--duration` at that rate, whose figures the test reports (with every trial beside them). Without: one
+/// With `--search`: a flood trial, a bisection for the highest rate carried within `--loss-threshold` (a rate
+/// fails only when two trials at it both exceed it), then a run of `--duration` at that rate, whose figures the test reports (with every trial beside them). Without: one
 /// run at `--rate`.
 fn capacity(
     ctx: &DataContext<'_>,
@@ -150,7 +150,14 @@ fn capacity(
     let flood = trial(short(0))?;
     let mut search = RateSearch::new(config, as_trial(0, &flood));
     while let Some(rate) = search.next_rate() {
-        let result = trial(short(rate))?;
+        let mut result = trial(short(rate))?;
+        // One more try before a rate counts as failed: a shared machine can steal the DUT's core for a moment.
+        if result.loss > args.loss_threshold {
+            let again = trial(short(rate))?;
+            if again.loss < result.loss {
+                result = again;
+            }
+        }
         log::debug!(
             "{} at {rate} pps: loss {:.4}%",
             result.name,

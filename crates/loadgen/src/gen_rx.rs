@@ -4,7 +4,6 @@
 //! checked against the plaintext the sink sent; initiations from the DUT and garbage are counted.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
@@ -186,6 +185,3 @@ impl GenShared {
         std::mem::take(&mut *self.log.lock().unwrap_or_else(|e| e.into_inner()))
     }
 }
-
-/// The peers' tunnel addresses, by peer.
-pub type TunnelAddrs = Arc<Vec<IpAddr>>;
