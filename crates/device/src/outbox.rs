@@ -3,10 +3,14 @@
 
 use core::net::SocketAddr;
 
+use crate::send::TxRoom;
+
 /// A queue of `(destination, UDP payload)` pairs for the caller to send, in order.
 #[derive(Debug, Default)]
 pub struct Outbox {
     datagrams: Vec<(SocketAddr, Vec<u8>)>,
+    /// The buffer handed out as a [`TxRoom`] and not committed yet.
+    pending: Vec<u8>,
 }
 
 impl Outbox {
@@ -38,5 +42,20 @@ impl Outbox {
     /// Take every queued datagram, leaving the outbox empty (and keeping its capacity).
     pub fn drain(&mut self) -> impl Iterator<Item = (SocketAddr, Vec<u8>)> + '_ {
         self.datagrams.drain(..)
+    }
+}
+
+/// Transport messages the timers send (keepalives, staged packets) are sealed straight into an owned buffer.
+impl TxRoom for Outbox {
+    fn message_buffer(&mut self, _endpoint: SocketAddr, max_len: usize) -> Option<&mut [u8]> {
+        self.pending.clear();
+        self.pending.resize(max_len, 0);
+        Some(&mut self.pending)
+    }
+
+    fn commit(&mut self, endpoint: SocketAddr, len: usize) {
+        let mut message = std::mem::take(&mut self.pending);
+        message.truncate(len);
+        self.datagrams.push((endpoint, message));
     }
 }

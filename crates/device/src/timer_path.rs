@@ -167,18 +167,12 @@ impl Device {
             // A session exists, so a keepalive is not a reason to handshake; there is just nowhere to send it.
             return true;
         };
-        let mut buf = vec![0u8; wg_layout::TRANSPORT_MIN_LEN];
-        let Ok(len) = keypair.seal(&mut buf, 0, self.config.mtu) else {
+        if self.seal_to(peer, &keypair, endpoint, &[], out).is_err() {
             return false;
-        };
-        buf.truncate(len);
+        }
         if let Some(tunnel) = st.tunnel.as_mut() {
             tunnel.on_sent(now, true, Duration::ZERO);
         }
-        out.push(endpoint, buf);
-        peer.add_tx(len);
-        LiveCounters::add(&self.counters.tx_packets, 1);
-        LiveCounters::add(&self.counters.tx_bytes, len as u64);
         LiveCounters::add(&self.counters.keepalives_sent, 1);
         true
     }
@@ -213,31 +207,20 @@ impl Device {
             return;
         };
         while let Some(packet) = st.staged.pop_front() {
-            let len = packet.len();
-            let mut buf = vec![0u8; Self::HEADROOM + len + Self::TAILROOM];
-            buf[Self::HEADROOM..Self::HEADROOM + len].copy_from_slice(&packet);
-            match keypair.seal(&mut buf, len, self.config.mtu) {
-                Ok(sealed) => {
-                    buf.truncate(sealed);
-                    let jitter = st.next_jitter();
-                    if let Some(tunnel) = st.tunnel.as_mut() {
-                        tunnel.on_sent(now, false, jitter);
-                    }
-                    out.push(endpoint, buf);
-                    peer.add_tx(sealed);
-                    LiveCounters::add(&self.counters.tx_packets, 1);
-                    LiveCounters::add(&self.counters.tx_bytes, sealed as u64);
+            if self.seal_to(peer, &keypair, endpoint, &packet, out).is_ok() {
+                let jitter = st.next_jitter();
+                if let Some(tunnel) = st.tunnel.as_mut() {
+                    tunnel.on_sent(now, false, jitter);
                 }
-                Err(_) => {
-                    // Counters exhausted: keep the packet for the next session.
-                    st.staged.push_front(packet);
-                    if let Some(tunnel) = st.tunnel.as_mut() {
-                        tunnel.request_handshake(now);
-                    }
-                    self.request_wake();
-                    return;
-                }
+                continue;
             }
+            // Counters exhausted (the outbox always has room): keep the packet for the next session.
+            st.staged.push_front(packet);
+            if let Some(tunnel) = st.tunnel.as_mut() {
+                tunnel.request_handshake(now);
+            }
+            self.request_wake();
+            return;
         }
     }
 }

@@ -11,72 +11,77 @@ use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 
+/// Longest a send waits for room in a full socket buffer.
+const SEND_STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Kernel limit on segments in one GSO send (UDP_MAX_SEGMENTS).
 const MAX_GSO_SEGMENTS: usize = 64;
 /// Largest UDP payload of one IPv4 packet; the GSO super-datagram must fit in it.
 const MAX_GSO_BYTES: usize = 65_507;
 
-/// Datagrams queued for one [`BatchUdpSocket::send_batch`] call, each in its own
-/// preallocated slot; pushing and sending never allocate.
+/// Datagrams queued for one [`BatchUdpSocket::send_batch`] call, packed one after the other in a preallocated
+/// arena; pushing and sending never allocate. A batch holds at most `messages` datagrams and `messages *
+/// slot_len` bytes, so a few large datagrams fit as well as many small ones.
 #[derive(Debug)]
 pub struct SendBatch {
     buffer: Vec<u8>,
-    slot_len: usize,
-    entries: Vec<(usize, SocketAddr)>,
+    /// Bytes of the arena in use.
+    used: usize,
+    max_messages: usize,
+    /// (offset in the arena, length, destination) per datagram.
+    entries: Vec<(usize, usize, SocketAddr)>,
 }
 
 impl SendBatch {
-    /// Room for `messages` datagrams (at least 1) of up to `slot_len` bytes each.
+    /// Room for `messages` datagrams (at least 1) of `slot_len` bytes each on average.
     pub fn new(messages: usize, slot_len: usize) -> Self {
         let messages = messages.max(1);
-        let slot_len = slot_len.max(1);
         Self {
-            buffer: vec![0; messages * slot_len],
-            slot_len,
+            buffer: vec![0; messages * slot_len.max(1)],
+            used: 0,
+            max_messages: messages,
             entries: Vec::with_capacity(messages),
         }
     }
 
     /// Appends a copy of `data` addressed to `dest`.
     pub fn push(&mut self, data: &[u8], dest: SocketAddr) -> Result<(), BatchError> {
-        let slot_len = self.slot_len;
-        if data.len() > slot_len {
+        if data.len() > self.buffer.len() {
             return Err(BatchError::TooLong {
                 len: data.len(),
-                max: slot_len,
+                max: self.buffer.len(),
             });
         }
-        self.push_with(dest, |slot| match slot.get_mut(..data.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(data);
-                data.len()
-            }
-            None => 0,
-        })
-        .map(drop)
+        let slot = self.next_slot_mut(data.len()).ok_or(BatchError::Full)?;
+        slot.copy_from_slice(data);
+        self.commit_slot(data.len(), dest);
+        Ok(())
     }
 
-    /// Appends a datagram written in place: `fill` gets the whole free slot and returns how
-    /// many bytes it wrote (clamped to the slot). Lets the caller encrypt straight into the batch.
-    pub fn push_with(
-        &mut self,
-        dest: SocketAddr,
-        fill: impl FnOnce(&mut [u8]) -> usize,
-    ) -> Result<usize, BatchError> {
-        let index = self.entries.len();
-        let start = index * self.slot_len;
-        let slot = self
-            .buffer
-            .get_mut(start..start + self.slot_len)
-            .ok_or(BatchError::Full)?;
-        let len = fill(slot).min(self.slot_len);
-        self.entries.push((len, dest));
-        Ok(len)
+    /// The next `len` free bytes, to write a datagram into before [`commit_slot`](Self::commit_slot); `None` when
+    /// the batch has no room for that many bytes or no free entry. Writing without committing queues nothing.
+    pub fn next_slot_mut(&mut self, len: usize) -> Option<&mut [u8]> {
+        if self.entries.len() >= self.max_messages {
+            return None;
+        }
+        let end = self.used.checked_add(len)?;
+        self.buffer.get_mut(self.used..end)
+    }
+
+    /// Queues the first `len` bytes just written into [`next_slot_mut`](Self::next_slot_mut) for `dest`; returns
+    /// the length queued (0, and nothing queued, when they do not fit).
+    pub fn commit_slot(&mut self, len: usize, dest: SocketAddr) -> usize {
+        if self.entries.len() >= self.max_messages || self.used + len > self.buffer.len() {
+            return 0;
+        }
+        self.entries.push((self.used, len, dest));
+        self.used += len;
+        len
     }
 
     /// Forgets every queued datagram, keeping the buffers.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.used = 0;
     }
 
     /// Queued datagrams.
@@ -91,18 +96,17 @@ impl SendBatch {
 
     /// How many datagrams fit.
     pub fn capacity(&self) -> usize {
-        self.buffer.len() / self.slot_len
+        self.max_messages
     }
 
-    /// Longest datagram a slot holds.
-    pub fn slot_len(&self) -> usize {
-        self.slot_len
+    /// Bytes queued.
+    pub fn bytes(&self) -> usize {
+        self.used
     }
 
     /// The `index`-th queued datagram and its destination.
     pub fn get(&self, index: usize) -> Option<(&[u8], SocketAddr)> {
-        let (len, dest) = *self.entries.get(index)?;
-        let start = index * self.slot_len;
+        let (start, len, dest) = *self.entries.get(index)?;
         Some((self.buffer.get(start..start + len)?, dest))
     }
 }
@@ -307,7 +311,14 @@ impl BatchUdpSocket {
                 Ok(n) => Ok(CallResult::Sent(n)),
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => {
-                    self.wait_writable(None)?;
+                    // A full send buffer drains in microseconds; one that does not drain within the bound is
+                    // stuck (a wedged device): give the batch up rather than the thread.
+                    if !self.wait_writable(Some(SEND_STALL_LIMIT))? {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "send buffer stayed full for a second",
+                        ));
+                    }
                     continue;
                 }
                 Err(e) => Ok(classify_error(e, segment != 0)),

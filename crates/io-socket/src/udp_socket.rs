@@ -96,6 +96,9 @@ impl BatchUdpSocket {
             // Lets a separate IPv4 socket own the same port number.
             setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
         }
+        if opts.reuse_port {
+            setsockopt(&fd, sockopt::ReusePort, &true)?;
+        }
         let buffers = set_buffers(&fd, opts)?;
         if let Some(mark) = opts.fwmark {
             setsockopt(&fd, sockopt::Mark, &mark)?;
