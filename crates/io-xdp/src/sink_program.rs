@@ -7,7 +7,8 @@ use aya::{Ebpf, EbpfLoader};
 
 use crate::error::{Result, XdpError};
 use crate::sink_counters::{SinkCounter, SinkCounters};
-use crate::steer_program::{attach_program, AttachMode};
+use crate::steer_program::{attach_program, AttachFailure, AttachMode};
+use crate::xdp_occupant::xdp_occupants;
 
 /// The compiled `ebpf/wgxdp_sink.bpf.c` (see build.rs), aligned as the ELF parser requires.
 static SINK_OBJECT: &[u8] =
@@ -82,7 +83,18 @@ impl SinkProgram {
             action: "loading the sink program",
             source: Box::new(e),
         })?;
-        let (mode, _) = attach_program(program, ifname, mode)?;
+        let mode = match attach_program(program, ifname, mode) {
+            Ok((mode, _)) => mode,
+            Err(AttachFailure::Error(e)) => return Err(e),
+            // Something else holds the hook: say what, and leave it alone (the sink never replaces a program).
+            Err(AttachFailure::Refused { if_index, attempts }) => {
+                return Err(XdpError::Attach {
+                    ifname: ifname.to_string(),
+                    attempts,
+                    occupants: xdp_occupants(if_index).unwrap_or_default(),
+                })
+            }
+        };
         Ok(Self {
             ebpf,
             ifname: ifname.to_string(),

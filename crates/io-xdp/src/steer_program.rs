@@ -258,7 +258,7 @@ impl XdpProgram {
 
 /// Why attaching failed: the kernel refused every mode tried (each attempt's error, for the message; the caller
 /// then looks for a program already there), or something else went wrong.
-enum AttachFailure {
+pub(crate) enum AttachFailure {
     Refused {
         if_index: u32,
         attempts: Vec<String>,

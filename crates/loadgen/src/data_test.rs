@@ -95,7 +95,6 @@ fn xdp_tx(dev: &str) -> Result<XdpTx> {
         frame_size: FrameSize::Half,
         ring_size: 2048,
         rx_frames: 0,
-        spin_rounds: 0,
         ..XskConfig::default()
     };
     let socket = XskSocket::open(dev, 0, &config)
