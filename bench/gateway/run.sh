@@ -21,7 +21,7 @@ usage() {
     cat <<USAGE
 usage: bench/gateway/run.sh [--quick] [--impl LIST] [--peers LIST] [--sizes LIST] [--duration S] [--out DIR]
                             [--no-install] [--no-build] [--no-ceiling]
-  --quick       about 3 minutes: sizes 64,1420, peers 1,10000, a shorter capacity search
+  --quick       a few minutes: sizes 64,1420, peers 1,1000, a shorter capacity search
   --impl LIST   comma-separated subset of: $ALL_IMPLS
   --peers LIST  peer counts (default 1,100,10000)
   --sizes LIST  inner packet sizes in bytes (default 64,512,1420)
@@ -55,11 +55,11 @@ done
 # Each data test searches the DUT's capacity: a flood, then bisection for the highest rate carried with at most
 # 1 % loss (trials of TRIAL s, at most STEPS; a rate fails when two trials at it do), then DURATION s at that rate (see crates/loadgen/src/rate_search.rs).
 if ((quick)); then
-    peers_list="${peers_list:-1,10000}" sizes_list="${sizes_list:-64,1420}" duration="${duration:-0.5}"
-    TRIAL=0.25 STEPS=4
+    peers_list="${peers_list:-1,1000}" sizes_list="${sizes_list:-64,1420}" duration="${duration:-0.5}"
+    TRIAL=0.25 STEPS=3
 else
     peers_list="${peers_list:-1,100,10000}" sizes_list="${sizes_list:-64,512,1420}" duration="${duration:-2}"
-    TRIAL=0.5 STEPS=7
+    TRIAL=0.4 STEPS=6
 fi
 IFS=, read -r -a impl_list <<<"$impls"
 IFS=, read -r -a peer_counts <<<"$peers_list"

@@ -31,7 +31,7 @@ const KEEPALIVE_EVERY: Duration = Duration::from_secs(5);
 
 /// A flat-out ingress trial gets a pool for this rate at most: more than one core sends through a veth, so the
 /// pool lasts the whole trial without sealing what is never sent.
-const FLOOD_POOL_PPS: f64 = 3_000_000.0;
+const FLOOD_POOL_PPS: f64 = 1_500_000.0;
 
 /// What both data tests need.
 pub struct DataContext<'a> {
