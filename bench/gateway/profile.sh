@@ -51,8 +51,8 @@ wait "$loadgen"
 echo "== the test (report.md):"
 cat "$out/report.md"
 echo "== CPU $DUT_CPU by thread:"
-perf report -i "$out/perf.data" --stdio --no-children --sort comm 2>/dev/null | grep -v '^#' | grep -v '^$' | head -15
+perf report -i "$out/perf.data" --stdio --no-children --sort comm -g none 2>/dev/null | grep -E '^ +[0-9]' | head -15
 echo "== hottest symbols on CPU $DUT_CPU:"
-perf report -i "$out/perf.data" --stdio --no-children --sort comm,sym 2>/dev/null | grep -E '^ +[0-9]' | head -40 |
+perf report -i "$out/perf.data" --stdio --no-children --sort comm,sym -g none 2>/dev/null | grep -E '^ +[0-9]' | head -40 |
     tee "$out/top-symbols.txt"
 echo "perf data and logs in $out"
