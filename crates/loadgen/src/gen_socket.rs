@@ -2,19 +2,11 @@
 //! sends each peer's handshake messages and keepalives from that peer's own source address (IP_PKTINFO), and
 //! receives everything the DUT sends back that the sink program passes up.
 
-use std::io::IoSlice;
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::os::fd::AsRawFd;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
-use std::time::Duration;
 
-use anyhow::{Context, Result};
-use nix::errno::Errno;
-use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrIn};
-use wgxdp_io_socket::{BatchUdpSocket, UdpSocketOptions};
-
-/// Tries before a datagram that finds the socket buffer full is given up.
-const SEND_TRIES: u32 = 50;
+use anyhow::{anyhow, Context, Result};
+use wgxdp_io_socket::{BatchUdpSocket, PacketInfo, SendBatch, UdpSocketOptions};
 
 /// The generator's socket.
 #[derive(Clone)]
@@ -43,37 +35,25 @@ impl GenSocket {
         &self.socket
     }
 
-    /// Sends `bytes` from `from` (an address local to the generator's namespace) to `to`. A datagram the kernel
-    /// keeps refusing (full buffer for 50 ms, no route) is reported as an error, never waited on forever.
+    /// Sends `bytes` from `from` (an address local to the generator's namespace) to `to`, through the io-socket
+    /// crate's batched send with a per-datagram source address (IP_PKTINFO).
     pub fn send_from(&self, from: SocketAddrV4, to: SocketAddrV4, bytes: &[u8]) -> Result<()> {
-        let info = libc::in_pktinfo {
-            ipi_ifindex: 0,
-            ipi_spec_dst: libc::in_addr {
-                s_addr: u32::from(*from.ip()).to_be(),
-            },
-            ipi_addr: libc::in_addr { s_addr: 0 },
+        let mut batch = SendBatch::new(1, bytes.len());
+        let slot = batch
+            .next_slot_mut(bytes.len())
+            .ok_or_else(|| anyhow!("a {}-byte datagram does not fit its batch", bytes.len()))?;
+        slot.copy_from_slice(bytes);
+        let source = PacketInfo {
+            local: IpAddr::V4(*from.ip()),
+            ifindex: 0,
         };
-        let cmsg = [ControlMessage::Ipv4PacketInfo(&info)];
-        let dest = SockaddrIn::from(to);
-        let iov = [IoSlice::new(bytes)];
-        for _ in 0..SEND_TRIES {
-            match sendmsg(
-                self.socket.as_raw_fd(),
-                &iov,
-                &cmsg,
-                MsgFlags::empty(),
-                Some(&dest),
-            ) {
-                Ok(_) => return Ok(()),
-                Err(Errno::EAGAIN | Errno::ENOBUFS) => {
-                    let _ = self.socket.wait_writable(Some(Duration::from_millis(1)));
-                }
-                Err(Errno::EINTR) => {}
-                Err(e) => return Err(e).with_context(|| format!("sending from {from} to {to}")),
-            }
+        batch.commit_slot(bytes.len(), SocketAddr::V4(to), Some(source));
+        match self.socket.send_batch(&batch) {
+            Ok(1) => Ok(()),
+            Ok(_) => Err(anyhow!(
+                "the kernel took nothing sending from {from} to {to}"
+            )),
+            Err(e) => Err(e).with_context(|| format!("sending from {from} to {to}")),
         }
-        Err(anyhow::anyhow!(
-            "socket buffer full for 50 ms sending from {from} to {to}"
-        ))
     }
 }
