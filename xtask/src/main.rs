@@ -4,7 +4,8 @@
 //!                       workspace, a few seconds of every fuzz target, then the netns interop suite (tests/netns/,
 //!                       needs root: skipped loudly otherwise).
 //! `cargo xtask demo`  — wgxdp and a wireguard-go peer in two namespaces: traffic, result and stats (needs root).
-//! `cargo xtask bench` — the side-by-side benchmark of wgxdp, wireguard-go, boringtun and bare veth (bench/run.sh).
+//! `cargo xtask bench` — the side-by-side benchmark of wgxdp, wireguard-go, boringtun and bare veth (bench/run.sh);
+//!                       `--gateway [--quick]`: one gateway core under wgxdp-loadgen (bench/gateway/run.sh).
 //! `cargo xtask fuzz`  — every cargo-fuzz target of fuzz/ for 60 s (`--seconds N`, or name targets), on stable Rust.
 
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::Options::parse(&args[1..]).and_then(|options| fuzz::fuzz(&options)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|bench [bench/run.sh options]|fuzz [--ci | --seconds N] [--write-seeds] [TARGET...]>"
+                "usage: cargo xtask <test|demo|bench [--gateway] [bench/run.sh or bench/gateway/run.sh options]|fuzz [--ci | --seconds N] [--write-seeds] [TARGET...]>"
             );
             return ExitCode::from(2);
         }
@@ -152,10 +153,18 @@ fn netns_suite() -> Result<(), String> {
     }
     let wgxdp = target_dir().join("debug/wgxdp");
     netns_script("netns peers", "install-peers.sh", &wgxdp)?;
-    // The flood generator is the attacker of the flood tests.
+    // The flood generator is the attacker of the flood tests; the load generator drives t_loadgen.sh.
     cargo(
         "netns build",
-        &["build", "-p", "wgxdp", "-p", "wgxdp-flood"],
+        &[
+            "build",
+            "-p",
+            "wgxdp",
+            "-p",
+            "wgxdp-flood",
+            "-p",
+            "wgxdp-loadgen",
+        ],
     )?;
     netns_script("netns suite", "run.sh", &wgxdp)
 }
@@ -170,20 +179,37 @@ fn demo() -> Result<(), String> {
     netns_script("demo", "demo.sh", &target_dir().join("release/wgxdp"))
 }
 
-/// Builds wgxdp in release and hands over to the benchmark harness with the remaining arguments.
+/// Builds wgxdp in release and hands over to the benchmark harness with the remaining arguments; `--gateway`
+/// picks the gateway benchmark (bench/gateway/run.sh), which also needs the load generator.
 fn bench(extra: &[String]) -> Result<(), String> {
     if !is_root() {
         return Err("the benchmark builds network namespaces: run it as root".into());
     }
-    cargo(
-        "build wgxdp (release)",
-        &["build", "--release", "-p", "wgxdp"],
-    )?;
-    let script = repo_root().join("bench").join("run.sh");
+    let gateway = extra.iter().any(|a| a == "--gateway");
+    let extra: Vec<String> = extra
+        .iter()
+        .filter(|a| *a != "--gateway")
+        .cloned()
+        .collect();
+    let packages: &[&str] = if gateway {
+        &["build", "--release", "-p", "wgxdp", "-p", "wgxdp-loadgen"]
+    } else {
+        &["build", "--release", "-p", "wgxdp"]
+    };
+    cargo("build wgxdp (release)", packages)?;
+    let script = if gateway {
+        repo_root().join("bench").join("gateway").join("run.sh")
+    } else {
+        repo_root().join("bench").join("run.sh")
+    };
     let status = Command::new("bash")
         .arg(&script)
         .args(extra)
         .env("BENCH_WGXDP", target_dir().join("release").join("wgxdp"))
+        .env(
+            "BENCH_LOADGEN",
+            target_dir().join("release").join("wgxdp-loadgen"),
+        )
         .status()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if status.success() {

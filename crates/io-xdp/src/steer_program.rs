@@ -258,7 +258,7 @@ impl XdpProgram {
 
 /// Why attaching failed: the kernel refused every mode tried (each attempt's error, for the message; the caller
 /// then looks for a program already there), or something else went wrong.
-enum AttachFailure {
+pub(crate) enum AttachFailure {
     Refused {
         if_index: u32,
         attempts: Vec<String>,
@@ -267,7 +267,7 @@ enum AttachFailure {
 }
 
 /// Attaches in the requested mode; `Auto` tries native first and keeps the reason it fell back.
-fn attach_program(
+pub(crate) fn attach_program(
     program: &mut Xdp,
     ifname: &str,
     mode: AttachMode,
