@@ -8,7 +8,7 @@
 # NIC's RSS would hash the flow; pinned, the flow stays on one queue as RSS keeps it.
 
 ORDER_SECONDS=3
-ORDER_RATE=100M
+ORDER_RATE="${WGT_ORDER_RATE:-100M}"
 ORDER_LEN=1300
 
 # order_check DIRECTION JSON: out_of_order of the stream is 0 and it delivered most of what was sent.

@@ -1,9 +1,8 @@
 //! What a worker needs from the daemon around it.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use wgxdp_device::Device;
+use wgxdp_device::{Destination, Device};
 
 /// The daemon as a worker sees it: the device, the clock, whether to stop, and the slow path's inbox.
 pub trait Host: Send + Sync {
@@ -21,5 +20,5 @@ pub trait Host: Send + Sync {
 
     /// A handshake message reached a data path (a backend without handshake steering): hand it to the
     /// handshake thread. Returns false when it was dropped (its queue was full).
-    fn handshake(&self, from: SocketAddr, message: &[u8]) -> bool;
+    fn handshake(&self, from: Destination, message: &[u8]) -> bool;
 }

@@ -34,9 +34,11 @@ impl<H: Host, U: Underlay, T: TunPort> Pipeline<'_, H, U, T> {
             let mut opened = device.rx_batch(host.now());
             let mut tun_error = None;
             let received = underlay
-                .receive(stats, |source, message| match Device::classify(message) {
+                .receive(stats, |from, message| match Device::classify(message) {
                     MessageKind::Transport => {
-                        if let Inbound::Tun(range) = opened.receive(source, message) {
+                        if let Inbound::Tun(range) =
+                            opened.receive_from(from.addr, from.local, message)
+                        {
                             if let Some(packet) = message.get(range) {
                                 if let Err(e) = queue(tun, tun_tx, packet, stats) {
                                     tun_error.get_or_insert(e);
@@ -46,7 +48,7 @@ impl<H: Host, U: Underlay, T: TunPort> Pipeline<'_, H, U, T> {
                     }
                     MessageKind::Malformed => device.count_drop(DropReason::Malformed),
                     MessageKind::Initiation | MessageKind::Response | MessageKind::CookieReply => {
-                        if host.handshake(source, message) {
+                        if host.handshake(from, message) {
                             stats.add(Counter::HandshakesQueued, 1);
                         } else {
                             stats.add(Counter::HandshakeQueueFull, 1);

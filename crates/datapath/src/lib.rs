@@ -30,6 +30,7 @@ mod pipeline;
 mod poller;
 mod socket_backend;
 mod sockets;
+mod source_choice;
 mod stats;
 mod tun_port;
 mod underlay;

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use nix::sys::eventfd::{EfdFlags, EventFd};
-use wgxdp_device::TxRoom;
+use wgxdp_device::{Destination, TxRoom};
 use wgxdp_io_socket::{TunOffload, TunRecvBatch, TunWriteBatch, VirtioNetHdr, VIRTIO_NET_HDR_LEN};
 
 use crate::stats::WorkerStats;
@@ -153,7 +153,7 @@ impl MemUnderlay {
 }
 
 impl TxRoom for MemUnderlay {
-    fn message_buffer(&mut self, _endpoint: SocketAddr, max_len: usize) -> Option<&mut [u8]> {
+    fn message_buffer(&mut self, _to: Destination, max_len: usize) -> Option<&mut [u8]> {
         if self.faults.ring_full.load(Ordering::Relaxed) {
             return None;
         }
@@ -162,15 +162,15 @@ impl TxRoom for MemUnderlay {
         Some(&mut self.buffer)
     }
 
-    fn commit(&mut self, endpoint: SocketAddr, len: usize) {
+    fn commit(&mut self, to: Destination, len: usize) {
         let mut message = std::mem::take(&mut self.buffer);
         message.truncate(len);
-        self.committed.push((endpoint, message));
+        self.committed.push((to.addr, message));
     }
 }
 
 impl Underlay for MemUnderlay {
-    fn receive<F: FnMut(SocketAddr, &mut [u8])>(
+    fn receive<F: FnMut(Destination, &mut [u8])>(
         &mut self,
         _stats: &WorkerStats,
         mut each: F,
@@ -180,7 +180,7 @@ impl Underlay for MemUnderlay {
         }
         let taken = self.inbox.take(64);
         for (from, mut message) in taken.iter().cloned() {
-            each(from, &mut message);
+            each(Destination::routed(from), &mut message);
         }
         Ok(taken.len())
     }

@@ -1,15 +1,16 @@
 //! The kernel-socket backend: the worker's own pair of data sockets of the listen port's reuseport group
 //! (recvmmsg with UDP GRO, sendmmsg with UDP GSO), so the flows hashed to it stay on it and in order.
 
-use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wgxdp_device::TxRoom;
-use wgxdp_io_socket::{BatchUdpSocket, RecvBatch, SendBatch, SocketGroup};
+use wgxdp_device::{Destination, LocalAddr, TxRoom};
+use wgxdp_io_socket::{BatchUdpSocket, PacketInfo, RecvBatch, SendBatch, SocketGroup};
+use wgxdp_io_xdp::NeighbourCache;
 
 use crate::sockets::LiveSockets;
+use crate::source_choice::{route_ifindex, SourceChoice};
 use crate::stats::{Counter, WorkerStats};
 use crate::underlay::{Underlay, WaitFd};
 
@@ -38,7 +39,15 @@ pub struct SocketBackend {
     turn: usize,
     /// The family of the slot last handed out by `message_buffer`.
     pending_v6: bool,
+    /// Sticky sources, checked against the kernel's routes (`None`: no netlink, always the routing choice).
+    sources: SourceChoice,
+    routes: Option<NeighbourCache>,
+    /// The source chosen for the last destination, valid for one round.
+    last_source: Option<(Destination, Option<PacketInfo>)>,
 }
+
+/// How old cached routes may get.
+const ROUTE_REFRESH: Duration = Duration::from_secs(1);
 
 impl SocketBackend {
     /// The backend of worker `index` (its data socket pair in the group).
@@ -57,7 +66,27 @@ impl SocketBackend {
             ready: [true, true],
             turn: 0,
             pending_v6: false,
+            sources: SourceChoice::default(),
+            routes: NeighbourCache::new(ROUTE_REFRESH).ok(),
+            last_source: None,
         }
+    }
+
+    /// The source address to send `to` from (see `source_choice.rs`), cached while the destination repeats.
+    fn source_for(&mut self, to: Destination) -> Option<PacketInfo> {
+        if let Some((last, source)) = self.last_source {
+            if last == to {
+                return source;
+            }
+        }
+        to.local?;
+        let route = route_ifindex(&mut self.routes, to.addr.ip());
+        let source = self.sources.source(&to, route).map(|l| PacketInfo {
+            local: l.ip,
+            ifindex: l.ifindex,
+        });
+        self.last_source = Some((to, source));
+        source
     }
 
     fn socket(&self, family: u32) -> Option<&BatchUdpSocket> {
@@ -106,8 +135,8 @@ fn socket_of(group: &SocketGroup, index: usize, family: u32) -> Option<&BatchUdp
 }
 
 impl TxRoom for SocketBackend {
-    fn message_buffer(&mut self, endpoint: SocketAddr, max_len: usize) -> Option<&mut [u8]> {
-        self.pending_v6 = endpoint.is_ipv6();
+    fn message_buffer(&mut self, to: Destination, max_len: usize) -> Option<&mut [u8]> {
+        self.pending_v6 = to.addr.is_ipv6();
         let batch = if self.pending_v6 {
             &mut self.v6_tx
         } else {
@@ -116,18 +145,19 @@ impl TxRoom for SocketBackend {
         batch.next_slot_mut(max_len)
     }
 
-    fn commit(&mut self, endpoint: SocketAddr, len: usize) {
+    fn commit(&mut self, to: Destination, len: usize) {
+        let source = self.source_for(to);
         let batch = if self.pending_v6 {
             &mut self.v6_tx
         } else {
             &mut self.v4_tx
         };
-        batch.commit_slot(len, endpoint);
+        batch.commit_slot(len, to.addr, source);
     }
 }
 
 impl Underlay for SocketBackend {
-    fn receive<F: FnMut(SocketAddr, &mut [u8])>(
+    fn receive<F: FnMut(Destination, &mut [u8])>(
         &mut self,
         stats: &WorkerStats,
         mut each: F,
@@ -170,8 +200,17 @@ impl Underlay for SocketBackend {
         stats.add(Counter::UdpBatches, 1);
         let mut handled = 0;
         for i in 0..self.rx.len() {
-            let Some((source, segment)) = self.rx.get(i).map(|d| (d.source, d.segment_size)) else {
+            let Some((source, segment, local)) =
+                self.rx.get(i).map(|d| (d.source, d.segment_size, d.local))
+            else {
                 continue;
+            };
+            let from = Destination {
+                addr: source,
+                local: local.map(|l| LocalAddr {
+                    ip: l.local,
+                    ifindex: l.ifindex,
+                }),
             };
             let Some(data) = self.rx.get_mut(i) else {
                 continue;
@@ -180,7 +219,7 @@ impl Underlay for SocketBackend {
                 // An empty datagram is still a message (a malformed one): the device counts it.
                 handled += 1;
                 stats.add(Counter::UdpRxPackets, 1);
-                each(source, data);
+                each(from, data);
                 continue;
             }
             // GRO super-datagrams are split by their segment size.
@@ -188,7 +227,7 @@ impl Underlay for SocketBackend {
                 handled += 1;
                 stats.add(Counter::UdpRxPackets, 1);
                 stats.add(Counter::UdpRxBytes, datagram.len() as u64);
-                each(source, datagram);
+                each(from, datagram);
             }
         }
         Ok(handled)
@@ -229,6 +268,7 @@ impl Underlay for SocketBackend {
     }
 
     fn maintain(&mut self, _now: Duration, stats: &WorkerStats) -> usize {
+        self.last_source = None;
         let generation = self.live.generation();
         if generation == self.generation {
             return 0;

@@ -1,10 +1,9 @@
 //! What carries the WireGuard datagrams of a worker: the small interface every backend implements.
 
-use std::net::SocketAddr;
 use std::os::fd::BorrowedFd;
 use std::time::Duration;
 
-use wgxdp_device::TxRoom;
+use wgxdp_device::{Destination, TxRoom};
 
 use crate::stats::WorkerStats;
 
@@ -22,10 +21,10 @@ pub struct WaitFd<'a> {
 /// says when it has work and what to wait on. Implemented by [`crate::SocketBackend`], [`crate::XdpBackend`] and
 /// the in-memory backend of the tests.
 pub trait Underlay: TxRoom {
-    /// Receives up to one batch without blocking, calling `each(source, message)` for every datagram (the
-    /// message may be decrypted in place). Returns how many there were; `Err` only for a condition that ends the
-    /// worker.
-    fn receive<F: FnMut(SocketAddr, &mut [u8])>(
+    /// Receives up to one batch without blocking, calling `each(from, message)` for every datagram (the message
+    /// may be decrypted in place; `from` is the sender, and the local address it sent to when known). Returns how
+    /// many there were; `Err` only for a condition that ends the worker.
+    fn receive<F: FnMut(Destination, &mut [u8])>(
         &mut self,
         stats: &WorkerStats,
         each: F,

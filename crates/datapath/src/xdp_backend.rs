@@ -15,12 +15,13 @@ use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsFd;
 use std::time::Duration;
 
-use wgxdp_device::TxRoom;
+use wgxdp_device::{Destination, LocalAddr, TxRoom};
 use wgxdp_io_xdp::{NeighbourCache, NextHop, TxFrame, XskSocket};
 use wgxdp_wire::parse_udp_frame;
 
 use crate::frame_headers::{header_len, write_headers};
 use crate::socket_backend::SocketBackend;
+use crate::source_choice::SourceChoice;
 use crate::stats::{Counter, WorkerStats};
 use crate::underlay::{Underlay, WaitFd};
 
@@ -58,6 +59,8 @@ pub struct XdpBackend {
     pending: Option<Pending>,
     /// The last resolved next hop, valid for one round.
     hop: Option<(IpAddr, Option<NextHop>)>,
+    /// Sticky sources (see `source_choice.rs`).
+    sources: SourceChoice,
     /// Counted here between flushes (the TxRoom calls have no counters at hand).
     fallback: u64,
     frames: u64,
@@ -85,6 +88,7 @@ impl XdpBackend {
             link,
             pending: None,
             hop: None,
+            sources: SourceChoice::default(),
             fallback: 0,
             frames: 0,
             frame_bytes: 0,
@@ -122,14 +126,18 @@ impl XdpBackend {
 }
 
 impl TxRoom for XdpBackend {
-    fn message_buffer(&mut self, endpoint: SocketAddr, max_len: usize) -> Option<&mut [u8]> {
-        let header = header_len(&endpoint);
+    fn message_buffer(&mut self, to: Destination, max_len: usize) -> Option<&mut [u8]> {
+        let header = header_len(&to.addr);
         let fits = header + max_len <= self.xsk.frame_size() as usize;
-        let hop = if fits { self.next_hop(&endpoint) } else { None };
-        let Some(hop) = hop else {
+        let hop = if fits { self.next_hop(&to.addr) } else { None };
+        let Some(mut hop) = hop else {
             self.pending = Some(Pending::Kernel);
-            return self.kernel.message_buffer(endpoint, max_len);
+            return self.kernel.message_buffer(to, max_len);
         };
+        // Replies leave from the address the peer sent to while it stays ours and on the route's interface.
+        if let Some(local) = self.sources.source(&to, Some(hop.ifindex)) {
+            hop.src_ip = Some(local.ip);
+        }
         let frame = self.xsk.tx_alloc()?;
         self.pending = Some(Pending::Frame { frame, hop, header });
         let Some(Pending::Frame { frame, .. }) = &self.pending else {
@@ -140,7 +148,8 @@ impl TxRoom for XdpBackend {
             .get_mut(header..header + max_len)
     }
 
-    fn commit(&mut self, endpoint: SocketAddr, len: usize) {
+    fn commit(&mut self, to: Destination, len: usize) {
+        let endpoint = to.addr;
         match self.pending.take() {
             Some(Pending::Frame { frame, hop, header }) => {
                 let port = self.kernel.port();
@@ -161,7 +170,7 @@ impl TxRoom for XdpBackend {
             }
             Some(Pending::Kernel) => {
                 self.fallback += 1;
-                self.kernel.commit(endpoint, len);
+                self.kernel.commit(to, len);
             }
             None => {}
         }
@@ -175,7 +184,7 @@ impl TxRoom for XdpBackend {
 }
 
 impl Underlay for XdpBackend {
-    fn receive<F: FnMut(SocketAddr, &mut [u8])>(
+    fn receive<F: FnMut(Destination, &mut [u8])>(
         &mut self,
         stats: &WorkerStats,
         mut each: F,
@@ -184,19 +193,32 @@ impl Underlay for XdpBackend {
         if self.xsk.rx_available() > 0 {
             let mut bytes = 0u64;
             let mut malformed = 0u64;
+            let ifindex = self.link.ifindex;
             let frames = self.xsk.recv_batch(RX_BATCH, |frame| {
                 bytes += frame.len() as u64;
                 match parse_udp_frame(frame) {
-                    Ok(udp) => match frame.get_mut(udp.payload) {
-                        Some(message) => each(udp.src, message),
-                        None => malformed += 1,
-                    },
+                    Ok(udp) => {
+                        let from = Destination {
+                            addr: udp.src,
+                            local: Some(LocalAddr {
+                                ip: udp.dst.ip(),
+                                ifindex,
+                            }),
+                        };
+                        match frame.get_mut(udp.payload) {
+                            Some(message) => each(from, message),
+                            None => malformed += 1,
+                        }
+                    }
                     Err(_) => malformed += 1,
                 }
             });
             // Frames that are not UDP datagrams are dropped by handing the pipeline an empty message.
             for _ in 0..malformed {
-                each(SocketAddr::from(([0, 0, 0, 0], 0)), &mut []);
+                each(
+                    Destination::routed(SocketAddr::from(([0, 0, 0, 0], 0))),
+                    &mut [],
+                );
             }
             stats.add(Counter::XdpRxFrames, u64::from(frames));
             stats.add(Counter::XdpRxBytes, bytes);

@@ -15,7 +15,7 @@ use wgxdp_datapath::mem::{MemQueue, MemTun, MemUnderlay};
 use wgxdp_datapath::{
     Clock, Counter, Host, Pipeline, PipelineConfig, SpinPolicy, StopCause, WorkerStats,
 };
-use wgxdp_device::{Device, DeviceConfig, Outbox};
+use wgxdp_device::{Destination, Device, DeviceConfig, Outbox};
 use wgxdp_io_socket::{TunOffload, VirtioNetHdr, VIRTIO_NET_HDR_LEN};
 use wgxdp_noise::PrivateKey;
 use wgxdp_uapi::{parse_request, Request};
@@ -56,7 +56,7 @@ impl Host for TestHost {
         drop(rng);
         self.send(&mut outbox);
     }
-    fn handshake(&self, from: SocketAddr, message: &[u8]) -> bool {
+    fn handshake(&self, from: Destination, message: &[u8]) -> bool {
         let mut outbox = Outbox::new();
         let mut rng = self.rng.lock().unwrap();
         self.device.receive_handshake(

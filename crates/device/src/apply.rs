@@ -102,6 +102,7 @@ impl Device {
                 st.psk = psk;
                 st.persistent_keepalive = keepalive;
                 st.endpoint = edits.and_then(|e| e.endpoint);
+                st.local = None;
             }
             built.insert(id, peer);
         }
@@ -366,6 +367,8 @@ impl Device {
         }
         if let Some(endpoint) = edits.endpoint {
             st.endpoint = Some(endpoint);
+            // A configured endpoint starts from the routing choice of source.
+            st.local = None;
         }
         if let Some(seconds) = edits.keepalive {
             st.persistent_keepalive = seconds;

@@ -9,7 +9,6 @@
 //!
 //! [`Device::receive_handshake`] does both, for callers that need no queue between them.
 
-use core::net::SocketAddr;
 use core::time::Duration;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -19,6 +18,7 @@ use wgxdp_noise::{identify_initiation, source_bytes, MacVerdict};
 use wgxdp_wire::wg_layout;
 
 use crate::counters::LiveCounters;
+use crate::destination::Destination;
 use crate::device::Device;
 use crate::drop_reason::DropReason;
 use crate::outbox::Outbox;
@@ -43,13 +43,13 @@ fn read_u32(msg: &[u8], at: usize) -> Option<u32> {
 }
 
 impl Device {
-    /// A handshake or cookie message from `src`, screened and processed at once (see the module documentation).
+    /// A handshake or cookie message `from` a peer, screened and processed at once (see the module documentation).
     /// `under_load` comes from the caller's handshake queue. Answers (responses, cookie replies, packets staged
     /// for a peer whose handshake just completed, or a keepalive confirming the new session) go into `out`.
     #[allow(clippy::too_many_arguments)]
     pub fn receive_handshake(
         &self,
-        src: SocketAddr,
+        from: Destination,
         msg: &[u8],
         now: Duration,
         wall: SystemTime,
@@ -57,8 +57,8 @@ impl Device {
         rng: &mut (impl RngCore + CryptoRng),
         out: &mut Outbox,
     ) -> Inbound {
-        match self.screen_handshake(src, msg, now, under_load, rng, out) {
-            Screened::Admit => self.process_handshake(src, msg, now, wall, rng, out),
+        match self.screen_handshake(from, msg, now, under_load, rng, out) {
+            Screened::Admit => self.process_handshake(from, msg, now, wall, rng, out),
             Screened::Answered => Inbound::Consumed,
             Screened::Dropped(reason) => Inbound::Dropped(reason),
         }
@@ -68,7 +68,7 @@ impl Device {
     /// here; a cookie reply to send goes into `out`.
     pub fn screen_handshake(
         &self,
-        src: SocketAddr,
+        from: Destination,
         msg: &[u8],
         now: Duration,
         under_load: bool,
@@ -77,7 +77,7 @@ impl Device {
     ) -> Screened {
         let result = match MessageKind::of(msg) {
             MessageKind::Initiation | MessageKind::Response => self
-                .screen_macs(src, msg, now, under_load, rng, out)
+                .screen_macs(from, msg, now, under_load, rng, out)
                 .and_then(|screened| match screened {
                     Screened::Admit if MessageKind::of(msg) == MessageKind::Response => {
                         self.response_in_flight(msg).map(|()| Screened::Admit)
@@ -96,7 +96,7 @@ impl Device {
     /// The Diffie-Hellman work for a message [`screen_handshake`](Self::screen_handshake) admitted (step 2).
     pub fn process_handshake(
         &self,
-        src: SocketAddr,
+        from: Destination,
         msg: &[u8],
         now: Duration,
         wall: SystemTime,
@@ -107,8 +107,8 @@ impl Device {
         // callers treat every handshake entry point alike.
         let _ = wall;
         let result = match MessageKind::of(msg) {
-            MessageKind::Initiation => self.on_initiation(src, msg, now, rng, out),
-            MessageKind::Response => self.on_response(src, msg, now, out),
+            MessageKind::Initiation => self.on_initiation(from, msg, now, rng, out),
+            MessageKind::Response => self.on_response(from, msg, now, out),
             _ => Err(DropReason::Malformed),
         };
         match result {
@@ -130,7 +130,7 @@ impl Device {
     /// mac1, then (under load) mac2 with a cookie reply when missing, then the ratelimit.
     fn screen_macs(
         &self,
-        src: SocketAddr,
+        from: Destination,
         msg: &[u8],
         now: Duration,
         under_load: bool,
@@ -138,6 +138,7 @@ impl Device {
         out: &mut Outbox,
     ) -> Result<Screened, DropReason> {
         let identity = self.identity.load_full().ok_or(DropReason::NoSession)?;
+        let src = from.addr;
         let (source, source_len) = source_bytes(src);
         let source = source.get(..source_len).ok_or(DropReason::Malformed)?;
         let mut cookies = identity.cookies();
@@ -151,7 +152,7 @@ impl Device {
                 cookies
                     .create_reply(msg, sender, source, now, rng, &mut reply)
                     .map_err(|_| DropReason::Malformed)?;
-                out.push(src, reply.to_vec());
+                out.push(from, reply.to_vec());
                 LiveCounters::add(&self.counters.cookie_replies_sent, 1);
                 return Ok(Screened::Answered);
             }
@@ -168,7 +169,7 @@ impl Device {
 
     fn on_initiation(
         &self,
-        src: SocketAddr,
+        from: Destination,
         msg: &[u8],
         now: Duration,
         rng: &mut (impl RngCore + CryptoRng),
@@ -204,18 +205,18 @@ impl Device {
         };
         self.indices.apply(&peer, &update);
         peer.refresh_sending(&st);
-        st.endpoint = Some(src);
+        st.heard_from(from.addr, from.local);
         drop(st);
         peer.add_rx(wg_layout::INITIATION_LEN);
         peer.add_tx(wg_layout::RESPONSE_LEN);
-        out.push(src, response.to_vec());
+        out.push(from, response.to_vec());
         LiveCounters::add(&self.counters.responses_sent, 1);
         Ok(Inbound::Consumed)
     }
 
     fn on_response(
         &self,
-        src: SocketAddr,
+        from: Destination,
         msg: &[u8],
         now: Duration,
         out: &mut Outbox,
@@ -240,7 +241,7 @@ impl Device {
             .map_err(|_| DropReason::HandshakeFailed)?;
         self.indices.apply(&peer, &update);
         peer.refresh_sending(&st);
-        st.endpoint = Some(src);
+        st.heard_from(from.addr, from.local);
         peer.add_rx(wg_layout::RESPONSE_LEN);
         LiveCounters::add(&self.counters.responses_received, 1);
         LiveCounters::add(&self.counters.handshakes_completed, 1);

@@ -6,7 +6,7 @@
 //! batch, an owned buffer of the outbox). The packet is copied once, behind the transport header in that
 //! buffer, padded to the device's current MTU and sealed in place there.
 
-use core::net::SocketAddr;
+use crate::destination::Destination;
 use core::time::Duration;
 
 use wgxdp_noise::{Keypair, TransportError};
@@ -18,13 +18,13 @@ use crate::peer::Peer;
 
 /// Where sealed transport messages go: whoever transmits them hands out one buffer per message.
 pub trait TxRoom {
-    /// A buffer for one message of at most `max_len` bytes to `endpoint`, or `None` when there is no room now
-    /// (a full ring or batch); nothing is consumed then and the caller may try again later. Only the first
-    /// `max_len` bytes of the returned buffer are written.
-    fn message_buffer(&mut self, endpoint: SocketAddr, max_len: usize) -> Option<&mut [u8]>;
+    /// A buffer for one message of at most `max_len` bytes to `to`, or `None` when there is no room now (a full
+    /// ring or batch); nothing is consumed then and the caller may try again later. Only the first `max_len`
+    /// bytes of the returned buffer are written.
+    fn message_buffer(&mut self, to: Destination, max_len: usize) -> Option<&mut [u8]>;
 
     /// The message in the buffer last handed out is `len` bytes long and ready to go.
-    fn commit(&mut self, endpoint: SocketAddr, len: usize);
+    fn commit(&mut self, to: Destination, len: usize);
 
     /// The buffer last handed out was not used (sealing failed): forget it.
     fn abandon(&mut self) {}
@@ -53,14 +53,12 @@ impl Device {
         &self,
         peer: &Peer,
         keypair: &Keypair,
-        endpoint: SocketAddr,
+        to: Destination,
         packet: &[u8],
         room: &mut impl TxRoom,
     ) -> Result<usize, SealError> {
         let max_len = sealed_max_len(packet.len());
-        let buf = room
-            .message_buffer(endpoint, max_len)
-            .ok_or(SealError::NoRoom)?;
+        let buf = room.message_buffer(to, max_len).ok_or(SealError::NoRoom)?;
         let sealed = buf
             .get_mut(TRANSPORT_HEADER_LEN..TRANSPORT_HEADER_LEN + packet.len())
             .map(|payload| payload.copy_from_slice(packet))
@@ -75,7 +73,7 @@ impl Device {
             });
         match sealed {
             Ok(len) => {
-                room.commit(endpoint, len);
+                room.commit(to, len);
                 peer.add_tx(len);
                 LiveCounters::add(&self.counters.tx_packets, 1);
                 LiveCounters::add(&self.counters.tx_bytes, len as u64);

@@ -138,9 +138,9 @@ impl Device {
             }
         }
         // Even without an endpoint the attempt counts (retries and giving up run as usual), as wireguard-go.
-        match st.endpoint {
-            Some(endpoint) => {
-                out.push(endpoint, msg.to_vec());
+        match st.destination() {
+            Some(to) => {
+                out.push(to, msg.to_vec());
                 peer.add_tx(wg_layout::INITIATION_LEN);
                 LiveCounters::add(&self.counters.initiations_sent, 1);
             }
@@ -163,11 +163,11 @@ impl Device {
         else {
             return false;
         };
-        let Some(endpoint) = st.endpoint else {
+        let Some(to) = st.destination() else {
             // A session exists, so a keepalive is not a reason to handshake; there is just nowhere to send it.
             return true;
         };
-        if self.seal_to(peer, &keypair, endpoint, &[], out).is_err() {
+        if self.seal_to(peer, &keypair, to, &[], out).is_err() {
             return false;
         }
         if let Some(tunnel) = st.tunnel.as_mut() {
@@ -200,14 +200,14 @@ impl Device {
         else {
             return;
         };
-        let Some(endpoint) = st.endpoint else {
+        let Some(to) = st.destination() else {
             for _ in st.staged.drain(..) {
                 self.counters.drop(DropReason::NoEndpoint);
             }
             return;
         };
         while let Some(packet) = st.staged.pop_front() {
-            if self.seal_to(peer, &keypair, endpoint, &packet, out).is_ok() {
+            if self.seal_to(peer, &keypair, to, &packet, out).is_ok() {
                 let jitter = st.next_jitter();
                 if let Some(tunnel) = st.tunnel.as_mut() {
                     tunnel.on_sent(now, false, jitter);

@@ -12,7 +12,7 @@
 //!
 //! Packets without a usable session are staged (copied) and a handshake is requested, as before.
 
-use core::net::{IpAddr, SocketAddr};
+use core::net::IpAddr;
 use core::time::Duration;
 use std::sync::Arc;
 
@@ -21,6 +21,7 @@ use wgxdp_allowedips::SnapshotGuard;
 use wgxdp_noise::Keypair;
 use wgxdp_wire::inner_packet;
 
+use crate::destination::Destination;
 use crate::device::{Device, PeerTable};
 use crate::drop_reason::DropReason;
 use crate::peer::{Peer, PeerId};
@@ -54,7 +55,7 @@ struct PeerSlot {
     peer: Arc<Peer>,
     /// The keypair to seal on, `None` when the peer has no usable session (its packets are staged).
     keypair: Option<Arc<Keypair>>,
-    endpoint: Option<SocketAddr>,
+    to: Option<Destination>,
     /// Whether anything was sealed for the peer in this batch (its timers must hear of it).
     sent: bool,
 }
@@ -119,23 +120,23 @@ impl TxBatch<'_> {
         let Some(state) = self.slots.get_mut(slot).and_then(Option::as_mut) else {
             return Err(DropReason::NoRoute);
         };
-        let (Some(keypair), Some(endpoint)) = (&state.keypair, state.endpoint) else {
+        let (Some(keypair), Some(to)) = (&state.keypair, state.to) else {
             if state.keypair.is_some() {
                 // A session but nowhere to send it.
                 return Err(DropReason::NoEndpoint);
             }
             return self.stage(slot, packet);
         };
-        match self
-            .device
-            .seal_to(&state.peer, keypair, endpoint, packet, room)
-        {
+        match self.device.seal_to(&state.peer, keypair, to, packet, room) {
             Ok(len) => {
                 state.sent = true;
                 if wants_rekey_on_send(keypair, self.now) {
                     self.wake = true;
                 }
-                Ok(Outbound::Send { endpoint, len })
+                Ok(Outbound::Send {
+                    endpoint: to.addr,
+                    len,
+                })
             }
             Err(SealError::NoRoom) => Ok(Outbound::NoRoom),
             Err(SealError::CountersExhausted) => {
@@ -159,7 +160,7 @@ impl TxBatch<'_> {
             return Ok(slot);
         }
         let peer = Arc::clone(peer);
-        let endpoint = {
+        let to = {
             let st = peer.lock();
             if st.removed {
                 return Err(DropReason::NoRoute);
@@ -167,7 +168,7 @@ impl TxBatch<'_> {
             if st.tunnel.is_none() {
                 return Err(DropReason::NoSession);
             }
-            st.endpoint
+            st.destination()
         };
         let keypair = peer.sending.load_full().filter(|k| !k.is_expired(self.now));
         let slot = match self.slots.iter().position(Option::is_none) {
@@ -183,7 +184,7 @@ impl TxBatch<'_> {
             *entry = Some(PeerSlot {
                 peer,
                 keypair,
-                endpoint,
+                to,
                 sent: false,
             });
         }

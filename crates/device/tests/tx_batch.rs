@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{ipv4, ipv6, send_one, Datagram, Net, VecRoom};
-use wgxdp_device::{DropReason, Outbound, TxRoom};
+use wgxdp_device::{Destination, DropReason, Outbound, TxRoom};
 
 fn established() -> Net {
     let mut net = Net::pair();
@@ -42,7 +42,7 @@ impl FrameRoom {
 }
 
 impl TxRoom for FrameRoom {
-    fn message_buffer(&mut self, _endpoint: SocketAddr, _max_len: usize) -> Option<&mut [u8]> {
+    fn message_buffer(&mut self, _to: Destination, _max_len: usize) -> Option<&mut [u8]> {
         if self.sent.len() >= self.limit {
             return None;
         }
@@ -51,7 +51,8 @@ impl TxRoom for FrameRoom {
         self.frames.last_mut().map(|f| &mut f[header..])
     }
 
-    fn commit(&mut self, endpoint: SocketAddr, len: usize) {
+    fn commit(&mut self, to: Destination, len: usize) {
+        let endpoint = to.addr;
         let frame = self.frames.last().expect("a frame was handed out");
         assert!(
             frame[..self.header].iter().all(|b| *b == 0xAA),

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{ipv4, Net};
-use wgxdp_device::{DropReason, Inbound};
+use wgxdp_device::{Destination, DropReason, Inbound};
 
 #[test]
 fn cookie_dance_then_handshake_completes() {
@@ -197,7 +197,7 @@ fn screening_answers_a_flood_without_diffie_hellman_and_admits_the_rest() {
     // Under load, a message without a valid mac2 gets a cookie reply at the screen: no response, no DH.
     for _ in 0..50 {
         let verdict = dev.screen_handshake(
-            initiation.from,
+            Destination::routed(initiation.from),
             &initiation.payload,
             net.now,
             true,
@@ -223,7 +223,7 @@ fn screening_answers_a_flood_without_diffie_hellman_and_admits_the_rest() {
     let mut garbage = Outbox::new();
     assert!(matches!(
         dev.screen_handshake(
-            initiation.from,
+            Destination::routed(initiation.from),
             &response,
             net.now,
             false,
@@ -236,7 +236,7 @@ fn screening_answers_a_flood_without_diffie_hellman_and_admits_the_rest() {
     let mut answer = Outbox::new();
     assert_eq!(
         dev.screen_handshake(
-            initiation.from,
+            Destination::routed(initiation.from),
             &initiation.payload,
             net.now,
             false,
@@ -247,7 +247,7 @@ fn screening_answers_a_flood_without_diffie_hellman_and_admits_the_rest() {
     );
     assert!(answer.is_empty(), "admitting sends nothing yet");
     let inbound = dev.process_handshake(
-        initiation.from,
+        Destination::routed(initiation.from),
         &initiation.payload,
         net.now,
         net.wall(),

@@ -11,6 +11,7 @@
 
 mod error;
 mod gso_split;
+mod pktinfo;
 mod reuseport;
 mod sockaddr;
 mod tun;
@@ -30,6 +31,7 @@ pub mod netns;
 
 pub use error::BatchError;
 pub use gso_split::{split_super_packet, SplitError};
+pub use pktinfo::PacketInfo;
 pub use reuseport::SocketGroup;
 pub use tun::{TunConfig, TunDevice, TunQueue, DEFAULT_MTU};
 pub use tun_batch::{TunRecvBatch, DEFAULT_TUN_SEGMENTS};

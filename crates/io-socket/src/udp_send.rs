@@ -2,6 +2,7 @@
 //! datagrams to one destination into UDP GSO super-datagrams.
 
 use crate::error::BatchError;
+use crate::pktinfo::PacketInfo;
 use crate::sockaddr::to_storage;
 use crate::udp_scratch::{with_send, MAX_BATCH};
 use crate::udp_socket::BatchUdpSocket;
@@ -27,8 +28,8 @@ pub struct SendBatch {
     /// Bytes of the arena in use.
     used: usize,
     max_messages: usize,
-    /// (offset in the arena, length, destination) per datagram.
-    entries: Vec<(usize, usize, SocketAddr)>,
+    /// (offset in the arena, length, destination, source address to leave from) per datagram.
+    entries: Vec<(usize, usize, SocketAddr, Option<PacketInfo>)>,
 }
 
 impl SendBatch {
@@ -53,7 +54,7 @@ impl SendBatch {
         }
         let slot = self.next_slot_mut(data.len()).ok_or(BatchError::Full)?;
         slot.copy_from_slice(data);
-        self.commit_slot(data.len(), dest);
+        self.commit_slot(data.len(), dest, None);
         Ok(())
     }
 
@@ -67,13 +68,19 @@ impl SendBatch {
         self.buffer.get_mut(self.used..end)
     }
 
-    /// Queues the first `len` bytes just written into [`next_slot_mut`](Self::next_slot_mut) for `dest`; returns
-    /// the length queued (0, and nothing queued, when they do not fit).
-    pub fn commit_slot(&mut self, len: usize, dest: SocketAddr) -> usize {
+    /// Queues the first `len` bytes just written into [`next_slot_mut`](Self::next_slot_mut) for `dest`, to leave
+    /// from `source` when given (else the routing choice); returns the length queued (0, and nothing queued, when
+    /// they do not fit).
+    pub fn commit_slot(
+        &mut self,
+        len: usize,
+        dest: SocketAddr,
+        source: Option<PacketInfo>,
+    ) -> usize {
         if self.entries.len() >= self.max_messages || self.used + len > self.buffer.len() {
             return 0;
         }
-        self.entries.push((self.used, len, dest));
+        self.entries.push((self.used, len, dest, source));
         self.used += len;
         len
     }
@@ -106,8 +113,13 @@ impl SendBatch {
 
     /// The `index`-th queued datagram and its destination.
     pub fn get(&self, index: usize) -> Option<(&[u8], SocketAddr)> {
-        let (start, len, dest) = *self.entries.get(index)?;
+        let (start, len, dest, _) = *self.entries.get(index)?;
         Some((self.buffer.get(start..start + len)?, dest))
+    }
+
+    /// The source address the `index`-th datagram asks to leave from.
+    pub fn source(&self, index: usize) -> Option<PacketInfo> {
+        self.entries.get(index).and_then(|e| e.3)
     }
 }
 
@@ -118,6 +130,8 @@ pub(crate) struct SendUnit {
     pub(crate) first: usize,
     pub(crate) count: usize,
     pub(crate) segment: u16,
+    /// The source address every datagram of the unit leaves from (`None`: the routing choice).
+    pub(crate) source: Option<PacketInfo>,
 }
 
 /// Splits `lens[..]`/`dests[..]` (one window of the batch, starting at batch index `base`) into
@@ -128,14 +142,17 @@ pub(crate) fn plan_units(
     batch: &SendBatch,
     range: std::ops::Range<usize>,
     gso: bool,
+    sourceless_until: usize,
     out: &mut [SendUnit],
 ) -> usize {
+    let source_of = |i: usize| batch.source(i).filter(|_| i >= sourceless_until);
     let mut units = 0;
     let mut i = range.start;
     while i < range.end && units < out.len() {
         let Some((first_data, dest)) = batch.get(i) else {
             break;
         };
+        let source = source_of(i);
         let segment = first_data.len();
         let mut count = 1;
         let mut total = segment;
@@ -145,7 +162,12 @@ pub(crate) fn plan_units(
                     break;
                 };
                 let len = data.len();
-                if next_dest != dest || len > segment || len == 0 || total + len > MAX_GSO_BYTES {
+                if next_dest != dest
+                    || source_of(i + count) != source
+                    || len > segment
+                    || len == 0
+                    || total + len > MAX_GSO_BYTES
+                {
                     break;
                 }
                 count += 1;
@@ -168,6 +190,7 @@ pub(crate) fn plan_units(
                 first: i,
                 count,
                 segment,
+                source,
             };
         }
         units += 1;
@@ -188,6 +211,10 @@ enum CallResult {
     /// A segment exceeds the route MTU (EMSGSIZE): resend this unit plainly so the kernel
     /// fragments it, but keep GSO for the rest.
     GsoTooLarge,
+    /// The source address asked for is not (or no longer) ours (EINVAL, EADDRNOTAVAIL, or ENETUNREACH from the
+    /// route lookup with it): resend the unit
+    /// from the routing choice.
+    SourceRefused,
 }
 
 impl BatchUdpSocket {
@@ -201,6 +228,8 @@ impl BatchUdpSocket {
         let mut next = 0;
         // Datagrams before this index must go out without GSO (after a GsoTooLarge).
         let mut plain_until = 0;
+        // Datagrams before this index leave from the routing choice (after a SourceRefused).
+        let mut sourceless_until = 0;
         while next < batch.len() {
             let (end, gso) = if next < plain_until {
                 (plain_until.min(next + MAX_BATCH), false)
@@ -208,7 +237,7 @@ impl BatchUdpSocket {
                 ((next + MAX_BATCH).min(batch.len()), self.gso_enabled())
             };
             let mut units = [SendUnit::default(); MAX_BATCH];
-            let planned = plan_units(batch, next..end, gso, &mut units);
+            let planned = plan_units(batch, next..end, gso, sourceless_until, &mut units);
             let mut iov = [IoSlice::new(&[]); MAX_BATCH];
             for (k, slot) in iov.iter_mut().enumerate().take(end - next) {
                 if let Some((data, _)) = batch.get(next + k) {
@@ -244,6 +273,11 @@ impl BatchUdpSocket {
                         restart_at = Some(units[u].first);
                         break;
                     }
+                    Ok(CallResult::SourceRefused) => {
+                        sourceless_until = units[u].first + units[u].count;
+                        restart_at = Some(units[u].first);
+                        break;
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -269,9 +303,11 @@ impl BatchUdpSocket {
         iov: &[IoSlice<'_>; MAX_BATCH],
         base: usize,
     ) -> io::Result<CallResult> {
-        let Some(segment) = units.first().map(|u| u.segment) else {
+        let Some((segment, source)) = units.first().map(|u| (u.segment, u.source)) else {
             return Ok(CallResult::Sent(0));
         };
+        let v4_info = source.and_then(PacketInfo::to_v4);
+        let v6_info = source.and_then(PacketInfo::to_v6);
         let mut unit_iovs: [&[IoSlice<'_>]; MAX_BATCH] = [&[]; MAX_BATCH];
         for (slot, unit) in unit_iovs.iter_mut().zip(units) {
             let start = unit.first - base;
@@ -284,31 +320,43 @@ impl BatchUdpSocket {
                     .iter()
                     .map(|u| batch.get(u.first).map(|(_, dest)| to_storage(dest))),
             );
-            let result = if segment == 0 {
-                let cmsgs: [ControlMessage<'_>; 0] = [];
-                sendmmsg(
-                    self.as_raw_fd(),
-                    &mut scratch.plain,
-                    unit_iovs[..units.len()].iter(),
-                    &scratch.addrs,
-                    cmsgs,
-                    MsgFlags::empty(),
-                )
-                .map(|r| r.count())
-            } else {
-                let cmsgs = [ControlMessage::UdpGsoSegments(&segment)];
-                sendmmsg(
-                    self.as_raw_fd(),
-                    &mut scratch.gso,
-                    unit_iovs[..units.len()].iter(),
-                    &scratch.addrs,
-                    cmsgs,
-                    MsgFlags::empty(),
-                )
-                .map(|r| r.count())
+            // At most two control messages: the GSO segment size, and the source address.
+            let mut cmsg_array = [ControlMessage::UdpGsoSegments(&segment); 2];
+            let mut n_cmsgs = usize::from(segment != 0);
+            let pktinfo = match (&v4_info, &v6_info) {
+                (Some(info), _) => Some(ControlMessage::Ipv4PacketInfo(info)),
+                (None, Some(info)) => Some(ControlMessage::Ipv6PacketInfo(info)),
+                (None, None) => None,
             };
+            if let Some(pktinfo) = pktinfo {
+                if let Some(slot) = cmsg_array.get_mut(n_cmsgs) {
+                    *slot = pktinfo;
+                }
+                n_cmsgs += 1;
+            }
+            let cmsgs = cmsg_array.get(..n_cmsgs).unwrap_or_default();
+            let headers = match (segment != 0, pktinfo.is_some()) {
+                (false, false) => &mut scratch.plain,
+                (true, false) => &mut scratch.gso,
+                (false, true) => &mut scratch.source,
+                (true, true) => &mut scratch.gso_source,
+            };
+            let result = sendmmsg(
+                self.as_raw_fd(),
+                headers,
+                unit_iovs[..units.len()].iter(),
+                &scratch.addrs,
+                cmsgs,
+                MsgFlags::empty(),
+            )
+            .map(|r| r.count());
             return match result {
                 Ok(n) => Ok(CallResult::Sent(n)),
+                Err(Errno::EINVAL | Errno::EADDRNOTAVAIL | Errno::ENETUNREACH)
+                    if pktinfo.is_some() =>
+                {
+                    Ok(CallResult::SourceRefused)
+                }
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => {
                     // A full send buffer drains in microseconds; one that does not drain within the bound is
@@ -339,9 +387,10 @@ fn classify_error(errno: Errno, gso: bool) -> CallResult {
 /// End (exclusive) of the run of units starting at `start` that can share one sendmmsg call,
 /// i.e. one UDP_SEGMENT value (nix applies the same control messages to every message).
 fn group_end(units: &[SendUnit], start: usize) -> usize {
-    let segment = units.get(start).map(|u| u.segment);
+    // One sendmmsg carries one set of control messages: its units share segment size and source address.
+    let key = units.get(start).map(|u| (u.segment, u.source));
     let mut end = start;
-    while end < units.len() && units.get(end).map(|u| u.segment) == segment {
+    while end < units.len() && units.get(end).map(|u| (u.segment, u.source)) == key {
         end += 1;
     }
     end
@@ -362,7 +411,7 @@ mod tests {
 
     fn plan(batch: &SendBatch, gso: bool) -> Vec<SendUnit> {
         let mut out = [SendUnit::default(); MAX_BATCH];
-        let n = plan_units(batch, 0..batch.len(), gso, &mut out);
+        let n = plan_units(batch, 0..batch.len(), gso, 0, &mut out);
         out[..n].to_vec()
     }
 
@@ -376,17 +425,20 @@ mod tests {
                 SendUnit {
                     first: 0,
                     count: 4,
-                    segment: 100
+                    segment: 100,
+                    source: None
                 },
                 SendUnit {
                     first: 4,
                     count: 1,
-                    segment: 0
+                    segment: 0,
+                    source: None
                 },
                 SendUnit {
                     first: 5,
                     count: 1,
-                    segment: 0
+                    segment: 0,
+                    source: None
                 },
             ]
         );
@@ -426,7 +478,8 @@ mod tests {
             SendUnit {
                 first: 0,
                 count: 1,
-                segment: 0
+                segment: 0,
+                source: None
             }
         );
         assert_eq!(
@@ -434,7 +487,8 @@ mod tests {
             SendUnit {
                 first: 1,
                 count: 2,
-                segment: 60
+                segment: 60,
+                source: None
             }
         );
     }
@@ -469,26 +523,50 @@ mod tests {
     }
 
     #[test]
-    fn group_end_splits_by_segment() {
+    fn group_end_splits_by_segment_and_source() {
+        let other = Some(PacketInfo {
+            local: "198.18.0.9".parse().unwrap(),
+            ifindex: 2,
+        });
+        let unit = |first, count, segment, source| SendUnit {
+            first,
+            count,
+            segment,
+            source,
+        };
         let units = [
-            SendUnit {
-                first: 0,
-                count: 2,
-                segment: 9,
-            },
-            SendUnit {
-                first: 2,
-                count: 3,
-                segment: 9,
-            },
-            SendUnit {
-                first: 5,
-                count: 1,
-                segment: 0,
-            },
+            unit(0, 2, 9, None),
+            unit(2, 3, 9, None),
+            unit(5, 1, 0, None),
+            unit(6, 1, 0, other),
+            unit(7, 1, 0, other),
         ];
         assert_eq!(group_end(&units, 0), 2);
         assert_eq!(group_end(&units, 2), 3);
+        assert_eq!(group_end(&units, 3), 5);
+    }
+
+    #[test]
+    fn a_source_change_breaks_a_gso_run() {
+        let mut batch = SendBatch::new(4, 2000);
+        let dest = SocketAddr::from(([198, 18, 0, 1], 9));
+        let from = PacketInfo {
+            local: "198.18.0.2".parse().unwrap(),
+            ifindex: 3,
+        };
+        for source in [None, None, Some(from), Some(from)] {
+            let slot = batch.next_slot_mut(100).unwrap();
+            slot.fill(1);
+            batch.commit_slot(100, dest, source);
+        }
+        let mut out = [SendUnit::default(); 8];
+        let n = plan_units(&batch, 0..4, true, 0, &mut out);
+        assert_eq!(n, 2);
+        assert_eq!((out[0].count, out[0].source), (2, None));
+        assert_eq!((out[1].count, out[1].source), (2, Some(from)));
+        // After a refused source, the same datagrams leave from the routing choice.
+        let n = plan_units(&batch, 0..4, true, 4, &mut out);
+        assert_eq!((n, out[0].count, out[0].source), (1, 4, None));
     }
 
     #[test]

@@ -8,9 +8,9 @@
 //! cannot switch it off by pausing for a moment. Jobs are plain arrays: a flood does not allocate.
 
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use wgxdp_device::Destination;
 use wgxdp_wire::wg_layout;
 
 /// Admitted handshake messages queued at most (wireguard-go's QueueHandshakeSize).
@@ -23,15 +23,15 @@ const MAX_LEN: usize = wg_layout::INITIATION_LEN;
 /// One admitted message and its sender.
 #[derive(Clone, Copy, Debug)]
 pub struct Job {
-    /// Who sent it.
-    pub from: SocketAddr,
+    /// Who sent it, to which of our addresses.
+    pub from: Destination,
     len: usize,
     bytes: [u8; MAX_LEN],
 }
 
 impl Job {
     /// The message (`None` for one larger than a handshake message: never admitted).
-    pub fn new(from: SocketAddr, message: &[u8]) -> Option<Self> {
+    pub fn new(from: Destination, message: &[u8]) -> Option<Self> {
         let mut bytes = [0u8; MAX_LEN];
         bytes.get_mut(..message.len())?.copy_from_slice(message);
         Some(Self {
@@ -126,8 +126,8 @@ impl HandshakeQueue {
 mod tests {
     use super::*;
 
-    fn src() -> SocketAddr {
-        "192.0.2.1:51820".parse().unwrap()
+    fn src() -> Destination {
+        Destination::routed("192.0.2.1:51820".parse().unwrap())
     }
 
     #[test]

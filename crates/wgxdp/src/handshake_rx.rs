@@ -12,11 +12,10 @@ use crate::shared::Shared;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use rand::rngs::OsRng;
 use std::io;
-use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use wgxdp_device::{Outbox, Screened};
+use wgxdp_device::{Destination, LocalAddr, Outbox, Screened};
 use wgxdp_io_socket::{BatchUdpSocket, RecvBatch};
 
 /// Datagrams per recvmmsg; handshake messages are at most 148 bytes, but GRO may coalesce a burst of one source.
@@ -43,7 +42,7 @@ pub struct HandshakeRxStats {
 
 /// Screens one handshake message and queues it if it earned Diffie-Hellman work; a cookie reply to send goes into
 /// `out`. Used by the receiver and by a data path that gets a handshake message.
-pub fn admit(shared: &Shared, from: SocketAddr, message: &[u8], out: &mut Outbox) -> bool {
+pub fn admit(shared: &Shared, from: Destination, message: &[u8], out: &mut Outbox) -> bool {
     let stats = &shared.handshake_rx;
     stats.received.fetch_add(1, Ordering::Relaxed);
     let now = shared.clock.now();
@@ -138,8 +137,15 @@ fn drain(
             let Some(d) = rx.get(i) else {
                 continue;
             };
+            let from = Destination {
+                addr: d.source,
+                local: d.local.map(|l| LocalAddr {
+                    ip: l.local,
+                    ifindex: l.ifindex,
+                }),
+            };
             for datagram in d.segments() {
-                admit(shared, d.source, datagram, outbox);
+                admit(shared, from, datagram, outbox);
             }
         }
         sender.send(shared, outbox);

@@ -4,7 +4,7 @@
 use crate::log_debug;
 use crate::shared::Shared;
 use wgxdp_device::Outbox;
-use wgxdp_io_socket::SendBatch;
+use wgxdp_io_socket::{PacketInfo, SendBatch};
 
 /// Datagrams per send batch (handshake rate: small).
 const SEND_BATCH: usize = 64;
@@ -34,19 +34,32 @@ impl HandshakeSender {
         let group = shared.sockets.load();
         let sockets = &group.handshake;
         for (to, payload) in outbox.drain() {
-            let batch = if to.is_ipv4() {
+            let batch = if to.addr.is_ipv4() {
                 &mut self.v4
             } else {
                 &mut self.v6
             };
             if batch.len() == batch.capacity() {
-                if let Err(e) = sockets.for_destination(&to).send_batch(batch) {
+                if let Err(e) = sockets.for_destination(&to.addr).send_batch(batch) {
                     log_debug!("{}: handshake send failed: {e}", shared.interface);
                 }
                 batch.clear();
             }
-            if let Err(e) = batch.push(&payload, to) {
-                log_debug!("{}: cannot send to {to}: {e}", shared.interface);
+            // From the address the peer sent to (a refused one falls back to the routing choice in the send).
+            let source = to.local.map(|l| PacketInfo {
+                local: l.ip,
+                ifindex: l.ifindex,
+            });
+            match batch.next_slot_mut(payload.len()) {
+                Some(slot) => {
+                    slot.copy_from_slice(&payload);
+                    batch.commit_slot(payload.len(), to.addr, source);
+                }
+                None => log_debug!(
+                    "{}: cannot send to {}: too large",
+                    shared.interface,
+                    to.addr
+                ),
             }
         }
         for (batch, socket) in [(&mut self.v4, &sockets.v4), (&mut self.v6, &sockets.v6)] {

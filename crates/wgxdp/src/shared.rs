@@ -7,12 +7,11 @@ use crate::watchdog::Watchdog;
 use crate::xdp_control::XdpControl;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use wgxdp_datapath::{Clock, Host, LiveSockets, WorkerStats};
-use wgxdp_device::{Device, Outbox};
+use wgxdp_device::{Destination, Device, Outbox};
 
 /// Everything the threads share, behind one `Arc`.
 pub struct Shared {
@@ -177,7 +176,7 @@ impl Host for Shared {
         self.handshakes.wake_timers();
     }
 
-    fn handshake(&self, from: SocketAddr, message: &[u8]) -> bool {
+    fn handshake(&self, from: Destination, message: &[u8]) -> bool {
         // Only without handshake steering (never with the reuseport program): screen here, answer at once.
         let mut out = Outbox::new();
         let kept = crate::handshake_rx::admit(self, from, message, &mut out);

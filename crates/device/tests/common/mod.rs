@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use wgxdp_device::{
-    ApplyError, ApplyOutcome, Device, DeviceConfig, Inbound, MessageKind, Outbound, Outbox, TxRoom,
+    ApplyError, ApplyOutcome, Destination, Device, DeviceConfig, Inbound, MessageKind, Outbound,
+    Outbox, TxRoom,
 };
 use wgxdp_noise::{PrivateKey, PublicKey};
 use wgxdp_uapi::{parse_request, Request, SetRequest};
@@ -73,12 +74,14 @@ pub struct VecRoom {
     pub buf: Vec<u8>,
     /// The last committed message.
     pub sent: Option<(SocketAddr, Vec<u8>)>,
+    /// Where the last committed message was to go, source included.
+    pub to: Option<Destination>,
     /// Refuse every buffer (a full ring).
     pub full: bool,
 }
 
 impl TxRoom for VecRoom {
-    fn message_buffer(&mut self, _endpoint: SocketAddr, max_len: usize) -> Option<&mut [u8]> {
+    fn message_buffer(&mut self, _to: Destination, max_len: usize) -> Option<&mut [u8]> {
         if self.full {
             return None;
         }
@@ -87,8 +90,9 @@ impl TxRoom for VecRoom {
         Some(&mut self.buf)
     }
 
-    fn commit(&mut self, endpoint: SocketAddr, len: usize) {
-        self.sent = Some((endpoint, self.buf[..len].to_vec()));
+    fn commit(&mut self, to: Destination, len: usize) {
+        self.sent = Some((to.addr, self.buf[..len].to_vec()));
+        self.to = Some(to);
     }
 }
 
@@ -235,7 +239,11 @@ impl Net {
 
     fn queue_outbox(&mut self, from: SocketAddr, out: &mut Outbox) {
         for (to, payload) in out.drain() {
-            self.wire.push_back(Datagram { from, to, payload });
+            self.wire.push_back(Datagram {
+                from,
+                to: to.addr,
+                payload,
+            });
         }
     }
 
@@ -253,7 +261,7 @@ impl Net {
         let verdict = match Device::classify(&payload) {
             MessageKind::Transport => node.dev.receive_transport(d.from, &mut payload, now),
             _ => node.dev.receive_handshake(
-                d.from,
+                Destination::routed(d.from),
                 &payload,
                 now,
                 wall,
