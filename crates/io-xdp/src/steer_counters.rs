@@ -112,6 +112,15 @@ impl SteerCounters {
         self.counts.iter().skip(1).sum()
     }
 
+    /// Both snapshots added up (the counts of a program replaced by a re-attach, plus its successor's).
+    pub fn plus(&self, other: &SteerCounters) -> SteerCounters {
+        let mut counts = self.counts;
+        for (sum, more) in counts.iter_mut().zip(other.counts) {
+            *sum = sum.saturating_add(more);
+        }
+        Self { counts }
+    }
+
     /// The growth since an earlier snapshot (saturating, in case the program was reloaded in between).
     pub fn since(&self, earlier: &SteerCounters) -> SteerCounters {
         let mut counts = self.counts;
@@ -184,6 +193,7 @@ mod tests {
         assert_eq!(delta.get(SteerReason::NotUdp), 3);
         assert_eq!(delta.get(SteerReason::TooBig), 4);
         assert_eq!(delta.get(SteerReason::NotLocal), 2);
+        assert_eq!(delta.plus(&before), after);
         assert_eq!(
             delta.to_string(),
             "redirected=4 not-udp=3 too-big=4 not-local=2 tagging=1 source-not-allowed=6"

@@ -97,6 +97,8 @@ struct State {
     program: Option<XdpProgram>,
     port: u16,
     sockets: Vec<(u32, RawFd)>,
+    /// What the programs replaced by re-attaches counted, so the counters `stats` shows only grow.
+    earlier: SteerCounters,
 }
 
 /// What `stats` shows of the XDP side.
@@ -114,7 +116,7 @@ pub struct XdpReport {
     pub local_addresses: Vec<IpAddr>,
     /// The source allow-list (empty: every source).
     pub allowed_sources: Vec<SourcePrefix>,
-    /// The program's counters (absent if reading them failed).
+    /// The program's counters since start, over re-attaches (absent if reading them failed).
     pub counters: Option<SteerCounters>,
 }
 
@@ -194,6 +196,7 @@ impl XdpControl {
                 program: Some(program),
                 port: steer.listen_port,
                 sockets: Vec::new(),
+                earlier: SteerCounters::default(),
             }),
             addresses: Mutex::new(Some(addresses)),
         })
@@ -264,8 +267,12 @@ impl XdpControl {
         if state.port == port {
             return;
         }
-        // The old program must go first: a link takes one XDP program.
-        state.program = None;
+        // The old program must go first: a link takes one XDP program. Its counts carry over.
+        if let Some(old) = state.program.take() {
+            if let Ok(counted) = old.counters() {
+                state.earlier = state.earlier.plus(&counted);
+            }
+        }
         state.port = port;
         let steer = SteerConfig {
             listen_port: port,
@@ -323,9 +330,13 @@ impl XdpControl {
         let mut state = self.state();
         let port = state.port;
         let queues = state.sockets.len();
+        let earlier = state.earlier;
         let program = state.program.as_mut();
         let (local_addresses, counters) = match program {
-            Some(p) => (p.local_addresses().unwrap_or_default(), p.counters().ok()),
+            Some(p) => (
+                p.local_addresses().unwrap_or_default(),
+                p.counters().ok().map(|c| c.plus(&earlier)),
+            ),
             None => (Vec::new(), None),
         };
         XdpReport {
