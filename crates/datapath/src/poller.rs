@@ -181,7 +181,7 @@ impl Spin {
     /// over.
     pub fn next(&mut self) -> Option<bool> {
         self.rounds += 1;
-        if self.rounds % LOOKS_PER_CLOCK != 0 {
+        if !self.rounds.is_multiple_of(LOOKS_PER_CLOCK) {
             std::hint::spin_loop();
             return Some(false);
         }
