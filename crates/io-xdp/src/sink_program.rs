@@ -6,8 +6,9 @@ use aya::programs::Xdp;
 use aya::{Ebpf, EbpfLoader};
 
 use crate::error::{Result, XdpError};
+use crate::netlink_route::RtNetlink;
 use crate::sink_counters::{SinkCounter, SinkCounters};
-use crate::steer_program::{attach_program, AttachFailure, AttachMode};
+use crate::steer_program::{attach_program, AttachMode};
 use crate::xdp_occupant::xdp_occupants;
 
 /// The compiled `ebpf/wgxdp_sink.bpf.c` (see build.rs), aligned as the ELF parser requires.
@@ -83,11 +84,14 @@ impl SinkProgram {
             action: "loading the sink program",
             source: Box::new(e),
         })?;
-        let mode = match attach_program(program, ifname, mode) {
+        let if_index = RtNetlink::open()?
+            .link_by_name(ifname)?
+            .ok_or_else(|| XdpError::UnknownInterface(ifname.to_string()))?
+            .index;
+        let mode = match attach_program(program, ifname, if_index, mode) {
             Ok((mode, _)) => mode,
-            Err(AttachFailure::Error(e)) => return Err(e),
             // Something else holds the hook: say what, and leave it alone (the sink never replaces a program).
-            Err(AttachFailure::Refused { if_index, attempts }) => {
+            Err(attempts) => {
                 return Err(XdpError::Attach {
                     ifname: ifname.to_string(),
                     attempts,
