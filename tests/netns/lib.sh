@@ -455,6 +455,23 @@ total_drops() {
     jq '[.. | objects | .drops? | objects | [.[] | numbers] | add // 0] | add // 0' <<<"$1"
 }
 
+# wgxdp_flood_bin: the flood generator next to the wgxdp binary under test, or WGT_FLOOD.
+wgxdp_flood_bin() {
+    local bin="${WGT_FLOOD:-$(dirname "$WGT_WGXDP")/wgxdp-flood}"
+    [[ -x "$bin" ]] || fail "wgxdp-flood not found at $bin (cargo build -p wgxdp-flood, or set WGT_FLOOD)"
+    echo "$bin"
+}
+
+# counter JSON NAME: a top-level counter of `wgxdp stats --json`, summed over every place it appears.
+counter() {
+    jq --arg n "$2" '[.. | objects | .[$n]? | numbers] | add // 0' <<<"$1"
+}
+
+# summary_field JSON NAME: a field of the flood tool's JSON summary.
+summary_field() {
+    jq -e --arg n "$2" '.[$n]' <<<"$1" || fail "flood summary has no $2: $1"
+}
+
 # --- the AF_XDP path ---------------------------------------------------------------------------------------------
 
 # xdp_attached NS DEV: an XDP program (native or generic) is attached to DEV.

@@ -16,7 +16,6 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-per_test_timeout="${WGT_TEST_TIMEOUT:-90}"
 
 if [[ $(id -u) -ne 0 ]]; then
     echo "=================================================================" >&2
@@ -128,6 +127,9 @@ for t in "${selected[@]}"; do
         dut_args="--io xdp --link {underlay}${WGT_XDP_ARGS:+ $WGT_XDP_ARGS}${WGT_DUT_ARGS:+ $WGT_DUT_ARGS}"
     fi
     file="$(grep -lE "^$function\(\)" "$here"/t_*.sh | head -1)"
+    # A file's `# timeout: N` line gives its tests longer than the default 90 s; WGT_TEST_TIMEOUT overrides both.
+    per_test_timeout="${WGT_TEST_TIMEOUT:-$(sed -nE 's/^# timeout: *([0-9]+).*/\1/p' "$file" | head -1)}"
+    per_test_timeout="${per_test_timeout:-90}"
     log_dir="$run_dir/$name"
     start=$SECONDS
     # A failed test is run once more (WGT_RETRIES, default 1) and reported as FLAKY when the retry passes: a

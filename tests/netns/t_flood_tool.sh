@@ -5,23 +5,6 @@
 # the same flood keyed to another key is all `bad_mac`. The tool's JSON summary must match the rate it was given.
 # A smoke test of the tool for the flood tests, so it is short (about 5 s) and runs on the socket path only.
 
-# wgxdp_flood_bin: the flood generator next to the wgxdp binary under test, or WGT_FLOOD.
-wgxdp_flood_bin() {
-    local bin="${WGT_FLOOD:-$(dirname "$WGT_WGXDP")/wgxdp-flood}"
-    [[ -x "$bin" ]] || fail "wgxdp-flood not found at $bin (cargo build -p wgxdp-flood, or set WGT_FLOOD)"
-    echo "$bin"
-}
-
-# counter JSON NAME: a top-level counter of `wgxdp stats --json`, summed over every place it appears.
-counter() {
-    jq --arg n "$2" '[.. | objects | .[$n]? | numbers] | add // 0' <<<"$1"
-}
-
-# summary_field JSON NAME: a field of the flood tool's summary.
-summary_field() {
-    jq -e --arg n "$2" '.[$n]' <<<"$1" || fail "flood summary has no $2: $1"
-}
-
 test_flood_tool() {
     dut_is_wgxdp || skip "the flood tool's checks read wgxdp's counters"
     local flood gns ans gif gpriv gpub ppriv ppub xpriv xpub

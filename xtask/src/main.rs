@@ -5,7 +5,8 @@
 //!                       needs root: skipped loudly otherwise).
 //! `cargo xtask demo`  — wgxdp and a wireguard-go peer in two namespaces: traffic, result and stats (needs root).
 //! `cargo xtask bench` — the side-by-side benchmark of wgxdp, wireguard-go, boringtun and bare veth (bench/run.sh);
-//!                       `--gateway [--quick]`: one gateway core under wgxdp-loadgen (bench/gateway/run.sh).
+//!                       `--gateway [--quick]`: one gateway core under wgxdp-loadgen (bench/gateway/run.sh);
+//!                       `--flood`: handshake floods against each I/O path and wireguard-go (bench/flood/run.sh).
 //! `cargo xtask fuzz`  — every cargo-fuzz target of fuzz/ for 60 s (`--seconds N`, or name targets), on stable Rust.
 
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::Options::parse(&args[1..]).and_then(|options| fuzz::fuzz(&options)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|bench [--gateway] [bench/run.sh or bench/gateway/run.sh options]|fuzz [--ci | --seconds N] [--write-seeds] [TARGET...]>"
+                "usage: cargo xtask <test|demo|bench [--gateway|--flood] [bench/run.sh, bench/gateway/run.sh or bench/flood/run.sh options]|fuzz [--ci | --seconds N] [--write-seeds] [TARGET...]>"
             );
             return ExitCode::from(2);
         }
@@ -91,6 +92,7 @@ fn test() -> Result<(), String> {
         ],
     )?;
     cargo("tests", &["test", "--workspace", "--no-fail-fast"])?;
+    bench_report_tests()?;
     fuzz_smoke()?;
     netns_suite()
 }
@@ -143,6 +145,32 @@ fn netns_script(step: &str, script: &str, wgxdp: &Path) -> Result<(), String> {
     }
 }
 
+/// The unit tests of the benchmarks' report scripts (python3, on synthetic results): a report that misjudges a
+/// target is caught here, not after a 30-minute run.
+fn bench_report_tests() -> Result<(), String> {
+    for dir in ["bench", "bench/gateway", "bench/flood"] {
+        eprintln!("xtask: == report tests: python3 -m unittest discover -s {dir}");
+        let status = Command::new("python3")
+            .args([
+                "-m",
+                "unittest",
+                "discover",
+                "-q",
+                "-s",
+                dir,
+                "-p",
+                "test_*.py",
+            ])
+            .current_dir(repo_root())
+            .status()
+            .map_err(|e| format!("cannot run python3 for the {dir} report tests: {e}"))?;
+        if !status.success() {
+            return Err(format!("{dir} report tests failed ({status})"));
+        }
+    }
+    Ok(())
+}
+
 /// The netns interop suite against a debug build of wgxdp (fast to build; the suite checks behaviour, not speed).
 fn netns_suite() -> Result<(), String> {
     if !is_root() {
@@ -186,22 +214,32 @@ fn bench(extra: &[String]) -> Result<(), String> {
         return Err("the benchmark builds network namespaces: run it as root".into());
     }
     let gateway = extra.iter().any(|a| a == "--gateway");
+    let flood = extra.iter().any(|a| a == "--flood");
+    if gateway && flood {
+        return Err("bench: --gateway and --flood are two benchmarks: pick one".into());
+    }
     let extra: Vec<String> = extra
         .iter()
-        .filter(|a| *a != "--gateway")
+        .filter(|a| *a != "--gateway" && *a != "--flood")
         .cloned()
         .collect();
-    let packages: &[&str] = if gateway {
-        &["build", "--release", "-p", "wgxdp", "-p", "wgxdp-loadgen"]
+    let (packages, script): (&[&str], PathBuf) = if gateway {
+        (
+            &["build", "--release", "-p", "wgxdp", "-p", "wgxdp-loadgen"],
+            repo_root().join("bench/gateway/run.sh"),
+        )
+    } else if flood {
+        (
+            &["build", "--release", "-p", "wgxdp", "-p", "wgxdp-flood"],
+            repo_root().join("bench/flood/run.sh"),
+        )
     } else {
-        &["build", "--release", "-p", "wgxdp"]
+        (
+            &["build", "--release", "-p", "wgxdp"],
+            repo_root().join("bench/run.sh"),
+        )
     };
     cargo("build wgxdp (release)", packages)?;
-    let script = if gateway {
-        repo_root().join("bench").join("gateway").join("run.sh")
-    } else {
-        repo_root().join("bench").join("run.sh")
-    };
     let status = Command::new("bash")
         .arg(&script)
         .args(extra)

@@ -61,12 +61,19 @@ impl SocketGroup {
             reuse_port: true,
             ..opts.clone()
         };
-        let v4 = BatchUdpSocket::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)), &reuse)?;
+        // The handshake sockets take datagrams one by one: handshake messages never come in runs worth
+        // coalescing, and a flood of them from one source must not arrive as super-datagrams (the kernel splits
+        // a coalesced run for a socket without GRO before queueing it).
+        let single = UdpSocketOptions {
+            gro: false,
+            ..reuse.clone()
+        };
+        let v4 = BatchUdpSocket::bind(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port)), &single)?;
         let port = v4.local_addr().port();
         if opts_port_taken_v6(port, opts)? {
             return Err(io::Error::from(io::ErrorKind::AddrInUse));
         }
-        let v6 = BatchUdpSocket::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)), &reuse)?;
+        let v6 = BatchUdpSocket::bind(SocketAddr::from((Ipv6Addr::UNSPECIFIED, port)), &single)?;
         let handshake = DualStackSockets { v4, v6 };
         let workers = (0..workers)
             .map(|_| {
@@ -254,6 +261,40 @@ mod tests {
             used.len() > 1,
             "12 flows spread over more than one of 3 workers"
         );
+    }
+
+    #[test]
+    fn a_coalesced_burst_of_handshakes_arrives_one_message_at_a_time() {
+        let group = SocketGroup::bind(0, 2, &UdpSocketOptions::default()).unwrap();
+        assert!(!group.handshake.v4.gro_enabled() && !group.handshake.v6.gro_enabled());
+        // Ten initiations in one UDP_SEGMENT send: loopback hands the socket layer one GSO packet, as GRO on a
+        // NIC would for a flood from one source port.
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        nix::sys::socket::setsockopt(&sender, nix::sys::socket::sockopt::UdpGsoSegment, &148)
+            .unwrap();
+        let mut burst = vec![0u8; 148 * 10];
+        for (i, initiation) in burst.chunks_mut(148).enumerate() {
+            initiation[0] = 1;
+            initiation[4] = i as u8;
+        }
+        sender.send_to(&burst, ("127.0.0.1", group.port())).unwrap();
+        let socket = &group.handshake.v4;
+        let mut batch = RecvBatch::with_slot_len(16, 4096);
+        let mut messages = Vec::new();
+        while messages.len() < 10
+            && socket
+                .wait_readable(Some(Duration::from_millis(500)))
+                .unwrap()
+        {
+            socket.recv_batch(&mut batch).unwrap();
+            assert_eq!(batch.dropped(), 0, "nothing discarded");
+            messages.extend(batch.iter().map(|d| (d.is_coalesced(), d.data.to_vec())));
+        }
+        assert_eq!(messages.len(), 10, "one message per initiation");
+        for (i, (coalesced, message)) in messages.iter().enumerate() {
+            assert!(!coalesced);
+            assert_eq!((message.len(), message[0], message[4]), (148, 1, i as u8));
+        }
     }
 
     #[test]

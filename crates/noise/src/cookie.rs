@@ -144,6 +144,15 @@ impl Secret {
     }
 }
 
+/// The current secret's cookie for the source seen last. A flood comes in runs from one source (a socket's
+/// batch), and a message that needs a cookie has its cookie computed twice (mac2 check, then the reply): both
+/// reuse this instead of hashing again. Forgotten when the secret rotates.
+struct MintedCookie {
+    source: [u8; SOURCE_MAX_LEN],
+    source_len: usize,
+    cookie: Zeroizing<[u8; MAC_LEN]>,
+}
+
 /// Responder side, one per interface: checks mac1/mac2 of incoming handshake messages and builds cookie replies.
 /// The caller decides when it is "under load".
 pub struct CookieChecker {
@@ -152,6 +161,7 @@ pub struct CookieChecker {
     current: Secret,
     /// The secret replaced last, kept only for [`COOKIE_SECRET_GRACE`].
     previous: Option<Secret>,
+    minted: Option<MintedCookie>,
 }
 
 impl fmt::Debug for CookieChecker {
@@ -174,7 +184,28 @@ impl CookieChecker {
             reply_key: labelled_key(LABEL_COOKIE, local_public),
             current: Secret::draw(rng, now),
             previous: None,
+            minted: None,
         }
+    }
+
+    /// The current secret's cookie for `source` (the last one is remembered, see [`MintedCookie`]).
+    fn current_cookie(&mut self, source: &[u8]) -> Zeroizing<[u8; MAC_LEN]> {
+        if let Some(minted) = &self.minted {
+            if minted.source.get(..minted.source_len) == Some(source) {
+                return minted.cookie.clone();
+            }
+        }
+        let cookie = Zeroizing::new(self.current.cookie(source));
+        let mut bytes = [0u8; SOURCE_MAX_LEN];
+        if let Some(slot) = bytes.get_mut(..source.len()) {
+            slot.copy_from_slice(source);
+            self.minted = Some(MintedCookie {
+                source: bytes,
+                source_len: source.len(),
+                cookie: cookie.clone(),
+            });
+        }
+        cookie
     }
 
     /// Replaces the secret once it is too old to mint cookies.
@@ -184,6 +215,7 @@ impl CookieChecker {
                 &mut self.current,
                 Secret::draw(rng, now),
             ));
+            self.minted = None;
         }
     }
 
@@ -217,11 +249,18 @@ impl CookieChecker {
         else {
             return MacVerdict::InvalidMac1;
         };
+        // An initiator without a cookie sends mac2 as zeros: nothing to verify (a real mac2 is zero with
+        // probability 2^-128, and whether it is zero is in the packet for anyone to see).
+        if received == [0u8; MAC_LEN] {
+            return MacVerdict::NeedCookie;
+        }
+        let current = self.current_cookie(source);
+        let matches_current = constant_time_eq(&mac(&current, &[covered]), &received);
         let matches = |secret: &Secret| {
             secret.verifies(now)
                 && constant_time_eq(&mac(&secret.cookie(source), &[covered]), &received)
         };
-        if matches(&self.current) || self.previous.as_ref().is_some_and(matches) {
+        if matches_current || self.previous.as_ref().is_some_and(matches) {
             MacVerdict::Valid
         } else {
             MacVerdict::NeedCookie
@@ -242,7 +281,7 @@ impl CookieChecker {
         let layout = mac_layout(msg).ok_or(CookieError::WrongType)?;
         let msg_mac1 = field::<MAC_LEN>(msg, layout.mac1).map_err(|_| CookieError::WrongType)?;
         self.rotate(now, rng);
-        let cookie = Zeroizing::new(self.current.cookie(source));
+        let cookie = self.current_cookie(source);
         let mut nonce = [0u8; cookie_reply::NONCE_LEN];
         rng.fill_bytes(&mut nonce);
 

@@ -198,3 +198,37 @@ fn source_bytes_are_address_then_big_endian_port() {
         source_bytes("192.0.2.1:51820".parse::<SocketAddr>().expect("v4"))
     );
 }
+
+#[test]
+fn the_cookie_remembered_for_the_last_source_follows_sources_and_rotation() {
+    let mut pair = Pair::new(None, None);
+    fetch_cookie(&mut pair, secs(1));
+    // Alternating sources: each check remembers a different source's cookie, none is taken for another's.
+    for _ in 0..3 {
+        assert_eq!(
+            verdict_at(&mut pair, secs(2), secs(2), MALLORY),
+            MacVerdict::NeedCookie
+        );
+        assert_eq!(
+            verdict_at(&mut pair, secs(2), secs(2), ALICE),
+            MacVerdict::Valid
+        );
+    }
+    // The secret rotates at 120 s (a check at 120.5 s still honours the old cookie, within the grace); the
+    // remembered cookie goes with the old secret, so once the grace is over (125 s) a message carrying the old
+    // cookie needs a new one, and the reply then carries the new secret's cookie, which verifies.
+    let ms = Duration::from_millis;
+    assert_eq!(
+        verdict_at(&mut pair, ms(120_500), ms(120_500), ALICE),
+        MacVerdict::Valid
+    );
+    assert_eq!(
+        verdict_at(&mut pair, ms(120_900), secs(126), ALICE),
+        MacVerdict::NeedCookie
+    );
+    fetch_cookie(&mut pair, secs(126));
+    assert_eq!(
+        verdict_at(&mut pair, secs(127), secs(127), ALICE),
+        MacVerdict::Valid
+    );
+}

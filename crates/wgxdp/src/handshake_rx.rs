@@ -10,7 +10,6 @@ use crate::handshake_send::HandshakeSender;
 use crate::log_debug;
 use crate::shared::Shared;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use rand::rngs::OsRng;
 use std::io;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,7 +48,8 @@ pub fn admit(shared: &Shared, from: Destination, message: &[u8], out: &mut Outbo
     let under_load = shared.handshakes.under_load(now);
     match shared
         .device
-        .screen_handshake(from, message, now, under_load, &mut OsRng, out)
+        // The thread's reseeding CSPRNG, not a getrandom call per message: a flood needs a nonce per cookie reply.
+        .screen_handshake(from, message, now, under_load, &mut rand::thread_rng(), out)
     {
         Screened::Admit => {
             let queued =
@@ -130,7 +130,18 @@ fn drain(
                 return;
             }
         }
-        if rx.is_empty() {
+        // Datagrams the receive had to discard (longer than a slot: never a handshake message) are drops too.
+        let discarded = rx.dropped() as u64;
+        if discarded > 0 {
+            shared
+                .handshake_rx
+                .received
+                .fetch_add(discarded, Ordering::Relaxed);
+            shared
+                .handshake_rx
+                .dropped
+                .fetch_add(discarded, Ordering::Relaxed);
+        } else if rx.is_empty() {
             return;
         }
         for i in 0..rx.len() {
