@@ -1,9 +1,17 @@
-//! `apply_set`: UAPI `set` requests applied all-or-nothing.
+//! `apply_set`: UAPI `set` requests applied all-or-nothing, in time proportional to what they change.
 //!
-//! The request is first replayed onto a plan (a copy of the configuration: peer list, allowed IPs, private
-//! key), which is where every error is found. Only then is the plan committed: new peers are built and
-//! published, the allowed IPs change in ONE transaction (the only step that can still fail, with the table
-//! full; it is then rolled back), removed peers are torn down, and per-peer edits applied.
+//! The request is first replayed onto a [`Plan`]: an overlay naming only the peers and prefixes the request
+//! touches, on top of the published peer table and the allowed-IPs table (read through the transaction that
+//! will then apply the change). Every error is found there, before anything changes. Only then is the plan
+//! committed: new peers are built, the allowed IPs change in ONE transaction (the only step that can still
+//! fail, with the table full; it is then rolled back and nothing else has changed), the new peer table (new
+//! peers, new allowed-IP lists, removed peers gone) is published, then the routes; removed peers are torn
+//! down and per-peer edits applied.
+//!
+//! Nothing here is proportional to the peers or prefixes the request does not name: the peer table is copied
+//! per changed part (`peer_table`), the allowed-IPs transaction writes only the named prefixes, and the
+//! shadowing warnings are those around the changed prefixes. The exceptions are inherent: `replace_peers`
+//! (what `wg setconf` sends) removes every existing peer, and a new private key rebuilds every session.
 
 use core::sync::atomic::Ordering;
 use core::time::Duration;
@@ -14,11 +22,12 @@ use std::sync::{Arc, Mutex};
 use rand_core::{CryptoRng, RngCore};
 use wgxdp_allowedips::{InsertError, Prefix, Transaction};
 use wgxdp_noise::{CookieChecker, LocalStatic, PresharedKey, PrivateKey, PublicKey, Tunnel};
-use wgxdp_uapi::{AllowedIpChange, Key, KeyUpdate, SetRequest};
+use wgxdp_uapi::{AllowedIpChange, Key, KeyUpdate, PeerChange, SetRequest};
 
 use crate::apply_error::{ApplyError, ApplyErrorKind, ApplyOutcome};
-use crate::device::{Device, Identity, PeerTable};
+use crate::device::{Device, Identity};
 use crate::peer::{Peer, PeerId};
+use crate::peer_table::{PeerEntry, PeerTable};
 
 /// The edits a request makes to one peer's settings (later lines override earlier ones).
 #[derive(Default)]
@@ -28,16 +37,28 @@ struct PeerEdits {
     keepalive: Option<u16>,
 }
 
-/// The configuration as it will be once the request is applied.
+/// What the request changes, as an overlay on the current configuration.
+#[derive(Default)]
 struct Plan {
     /// `Some` when the private key changes (`Some(None)`: cleared).
     private_key: Option<Option<Key>>,
-    /// Peers in order, by key and id.
-    peers: Vec<(PublicKey, PeerId)>,
-    /// Ids created by this request.
-    created: HashSet<PeerId>,
+    /// Every existing peer goes (`replace_peers`).
+    replace_all: bool,
+    /// Existing peers the request removes.
+    removed: HashSet<PeerId>,
+    /// Peers the request creates, in order (ids ascending).
+    created: Vec<(PublicKey, PeerId)>,
+    /// The created peers still wanted, by key (one removed again in the same request is not here).
+    created_by_key: HashMap<PublicKey, PeerId>,
+    /// Their ids.
+    created_ids: HashSet<PeerId>,
     edits: HashMap<PeerId, PeerEdits>,
-    routes: HashMap<Prefix, PeerId>,
+    /// Existing peers whose prefixes from before the request all go (`replace_allowed_ips`).
+    cleared: HashSet<PeerId>,
+    /// The final owner of every prefix the request names (`None`: no peer has it any more).
+    routes: HashMap<Prefix, Option<PeerId>>,
+    /// The prefixes given to each peer in `routes` (an entry may have been taken away again since).
+    claims: HashMap<PeerId, Vec<Prefix>>,
     next_id: PeerId,
 }
 
@@ -49,9 +70,25 @@ fn keepalive_interval(seconds: u16) -> Option<Duration> {
     (seconds > 0).then(|| Duration::from_secs(u64::from(seconds)))
 }
 
+fn invalid(text: String) -> ApplyError {
+    ApplyError::new(ApplyErrorKind::InvalidAllowedIp(text))
+}
+
+impl From<InsertError> for ApplyError {
+    fn from(e: InsertError) -> Self {
+        ApplyError::new(match e {
+            InsertError::Prefix(p) => ApplyErrorKind::InvalidAllowedIp(p.to_string()),
+            InsertError::TableFull => ApplyErrorKind::TableFull,
+        })
+    }
+}
+
 impl Device {
     /// Apply a UAPI `set` request. All-or-nothing: the whole request is validated first; on error nothing
     /// changed. A peer whose key equals our own public key is ignored (as wireguard-go does).
+    ///
+    /// Costs what the request names (peers, prefixes), not the size of the device; readers (workers, `get`)
+    /// never wait for it.
     pub fn apply_set(
         &self,
         req: &SetRequest,
@@ -60,7 +97,8 @@ impl Device {
     ) -> Result<ApplyOutcome, ApplyError> {
         let mut model = self.control.lock().unwrap_or_else(|e| e.into_inner());
         let table = self.peers.load_full();
-        let plan = self.plan(req, &table, &model.routes, model.next_id)?;
+        let mut tx = self.routes.transaction();
+        let plan = self.plan(req, &table, &tx, model.next_id)?;
 
         // New identity, not yet published: new peers are built with it.
         let new_identity = plan.private_key.as_ref().map(|key| {
@@ -79,93 +117,68 @@ impl Device {
             None => self.identity.load_full(),
         };
 
-        let mut built: HashMap<PeerId, Arc<Peer>> = HashMap::new();
-        for &(public, id) in &plan.peers {
-            if !plan.created.contains(&id) {
-                continue;
-            }
-            let edits = plan.edits.get(&id);
-            let psk = edits.and_then(|e| e.psk.clone()).flatten();
-            let keepalive = edits.and_then(|e| e.keepalive).unwrap_or(0);
-            let tunnel = identity.as_ref().map(|i| {
-                Tunnel::new(
-                    &i.local,
-                    public,
-                    psk.clone(),
-                    keepalive_interval(keepalive),
-                    now,
-                )
-            });
-            let peer = Arc::new(Peer::new(id, public, tunnel, rng.next_u64()));
-            {
-                let mut st = peer.lock();
-                st.psk = psk;
-                st.persistent_keepalive = keepalive;
-                st.endpoint = edits.and_then(|e| e.endpoint);
-            }
-            built.insert(id, peer);
-        }
-
-        // Publish the new peers before any route names them (still listing the removed ones).
-        let mut interim = table.order.clone();
-        interim.extend(
-            plan.peers
-                .iter()
-                .filter_map(|(_, id)| built.get(id).cloned()),
-        );
-        self.peers.store(Arc::new(PeerTable::from_order(interim)));
-
-        if let Err(e) = self.sync_routes(&model.routes, &plan.routes) {
-            self.peers.store(Arc::clone(&table));
-            return Err(ApplyError::new(match e {
-                InsertError::Prefix(p) => ApplyErrorKind::InvalidAllowedIp(p.to_string()),
-                InsertError::TableFull => ApplyErrorKind::TableFull,
-            }));
-        }
+        let lists = plan.final_lists(&table, &tx);
+        let leaving: Vec<PeerId> = if plan.replace_all {
+            table.iter().map(|e| e.peer.id).collect()
+        } else {
+            plan.removed.iter().copied().collect()
+        };
+        let changed = plan.write_routes(&mut tx, &leaving)?;
 
         // ---- from here on nothing can fail ----
-        let keep: HashSet<PeerId> = plan.peers.iter().map(|&(_, id)| id).collect();
-        let final_order: Vec<Arc<Peer>> = plan
-            .peers
-            .iter()
-            .filter_map(|(_, id)| {
-                built
-                    .get(id)
+        let mut next = PeerTable::clone(&table);
+        for &id in &leaving {
+            next.remove(id);
+        }
+        for &(public, id) in &plan.created {
+            if !plan.is_created(id) {
+                continue;
+            }
+            let peer = self.build_peer(
+                id,
+                public,
+                plan.edits.get(&id),
+                identity.as_deref(),
+                now,
+                rng,
+            );
+            next.insert(PeerEntry {
+                peer,
+                allowed: lists
+                    .get(&id)
                     .cloned()
-                    .or_else(|| table.by_id.get(id).cloned())
-            })
-            .collect();
-        self.peers
-            .store(Arc::new(PeerTable::from_order(final_order)));
-
-        let removed: Vec<Arc<Peer>> = table
-            .order
-            .iter()
-            .filter(|p| !keep.contains(&p.id))
-            .cloned()
-            .collect();
-        for peer in &removed {
-            self.retire_peer(peer);
+                    .unwrap_or_else(|| Arc::from(Vec::new())),
+            });
         }
-        if !removed.is_empty() {
-            let gone: HashSet<PeerId> = removed.iter().map(|p| p.id).collect();
-            self.indices.retain(|id| !gone.contains(&id));
-        }
-
-        if let Some(identity) = new_identity {
-            self.identity.store(identity.clone());
-            for peer in table.order.iter().filter(|p| keep.contains(&p.id)) {
-                self.rebuild_tunnel(peer, identity.as_deref(), now);
+        for (&id, allowed) in &lists {
+            if !plan.is_created(id) {
+                next.set_allowed(id, Arc::clone(allowed));
             }
         }
+        // The peers first, then the routes naming them: a worker that finds a new route finds its peer.
+        self.peers.store(Arc::new(next));
+        drop(tx);
 
-        for peer in table.order.iter().filter(|p| keep.contains(&p.id)) {
-            if let Some(edits) = plan.edits.get(&peer.id) {
+        for &id in &leaving {
+            if let Some(peer) = table.peer(id) {
+                self.retire_peer(peer);
+            }
+        }
+        let kept = table
+            .iter()
+            .filter(|e| !plan.replace_all && !plan.removed.contains(&e.peer.id));
+        if let Some(identity) = new_identity {
+            self.identity.store(identity.clone());
+            for entry in kept {
+                self.rebuild_tunnel(&entry.peer, identity.as_deref(), now);
+            }
+        }
+        for (id, edits) in &plan.edits {
+            if let Some(peer) = table.peer(*id).filter(|_| !plan.replace_all) {
                 Self::apply_edits(peer, edits, now);
             }
         }
 
-        model.routes = plan.routes;
         model.next_id = plan.next_id;
         let mut outcome = ApplyOutcome::default();
         if let Some(port) = req.listen_port.filter(|&p| p != model.listen_port) {
@@ -180,7 +193,7 @@ impl Device {
             outcome.fwmark = Some(mark);
         }
         drop(model);
-        outcome.warnings = self.shadow_warnings();
+        outcome.warnings = self.shadow_warnings(&changed);
         // Persistent keepalives just enabled and new sessions to start are timer work.
         self.request_wake();
         Ok(outcome)
@@ -194,23 +207,19 @@ impl Device {
         model.next_id = model.next_id.max(id);
     }
 
-    /// Replay the request onto a copy of the configuration, finding every error before anything changes.
+    /// Replay the request onto an overlay of the configuration, finding every error before anything changes.
     fn plan(
         &self,
         req: &SetRequest,
         table: &PeerTable,
-        routes: &HashMap<Prefix, PeerId>,
+        tx: &Transaction<'_, PeerId>,
         next_id: PeerId,
     ) -> Result<Plan, ApplyError> {
         let current = self.identity.load();
         let mut own_public = current.as_ref().map(|i| *i.local.public_key());
         let mut plan = Plan {
-            private_key: None,
-            peers: table.order.iter().map(|p| (p.public, p.id)).collect(),
-            created: HashSet::new(),
-            edits: HashMap::new(),
-            routes: routes.clone(),
             next_id,
+            ..Plan::default()
         };
 
         if let Some(update) = &req.private_key {
@@ -226,11 +235,10 @@ impl Device {
             }
         }
         if req.replace_peers {
-            plan.peers.clear();
-            plan.routes.clear();
+            plan.replace_all = true;
         } else if let (Some(_), Some(own)) = (&plan.private_key, own_public) {
             // wireguard-go drops a peer whose key became our own.
-            plan.remove_peer_with_key(&own);
+            plan.remove_peer(table, &own);
         }
 
         for change in &req.peers {
@@ -239,91 +247,58 @@ impl Device {
                 continue;
             }
             if change.remove {
-                plan.remove_peer_with_key(&public);
+                plan.remove_peer(table, &public);
                 continue;
             }
-            let id = match plan.peers.iter().find(|(k, _)| *k == public) {
-                Some(&(_, id)) => id,
+            let id = match plan.find(table, &public) {
+                Some(id) => id,
                 None if change.update_only => continue,
-                None => {
-                    let id = plan.next_id;
-                    plan.next_id = id
-                        .checked_add(1)
-                        .ok_or_else(|| ApplyError::new(ApplyErrorKind::PeerIdsExhausted))?;
-                    plan.peers.push((public, id));
-                    plan.created.insert(id);
-                    id
-                }
+                None => plan.create(public)?,
             };
-            let edits = plan.edits.entry(id).or_default();
-            if let Some(psk) = &change.preshared_key {
-                edits.psk = Some(match psk {
-                    KeyUpdate::Set(k) => Some(PresharedKey::from_bytes(*k.as_bytes())),
-                    KeyUpdate::Clear => None,
-                });
-            }
-            if let Some(endpoint) = change.endpoint {
-                edits.endpoint = Some(endpoint);
-            }
-            if let Some(k) = change.persistent_keepalive_interval {
-                edits.keepalive = Some(k);
-            }
-            if change.replace_allowed_ips {
-                plan.routes.retain(|_, owner| *owner != id);
-            }
-            for edit in &change.allowed_ips {
-                let ip = edit.prefix();
-                let prefix = Prefix::new(ip.addr(), ip.cidr()).map_err(|_| {
-                    ApplyError::new(ApplyErrorKind::InvalidAllowedIp(ip.to_string()))
-                })?;
-                match edit {
-                    AllowedIpChange::Add(_) => {
-                        plan.routes.insert(prefix, id);
-                    }
-                    AllowedIpChange::Remove(_) => {
-                        if plan.routes.get(&prefix) == Some(&id) {
-                            plan.routes.remove(&prefix);
-                        }
-                    }
-                }
-            }
+            plan.change_peer(tx, id, change)?;
         }
         Ok(plan)
     }
 
-    /// Make the allowed-IPs table equal `new` (it equals `old` now) in one transaction; on failure restore
-    /// `old` within the same transaction so lookups never see a partial request.
-    fn sync_routes(
+    /// A new peer with its settings from the request.
+    fn build_peer(
         &self,
-        old: &HashMap<Prefix, PeerId>,
-        new: &HashMap<Prefix, PeerId>,
-    ) -> Result<(), InsertError> {
-        self.routes.apply(|tx| {
-            let mut undo: Vec<(Prefix, Option<PeerId>)> = Vec::new();
-            // Removals first: they free room and cannot fail.
-            for (&prefix, &owner) in old {
-                if !new.contains_key(&prefix) {
-                    tx.remove(prefix);
-                    undo.push((prefix, Some(owner)));
-                }
-            }
-            for (&prefix, &owner) in new {
-                if old.get(&prefix) == Some(&owner) {
-                    continue;
-                }
-                match tx.insert(prefix, owner) {
-                    Ok(previous) => undo.push((prefix, previous)),
-                    Err(e) => {
-                        rollback(tx, undo);
-                        return Err(e);
-                    }
-                }
-            }
-            Ok(())
-        })
+        id: PeerId,
+        public: PublicKey,
+        edits: Option<&PeerEdits>,
+        identity: Option<&Identity>,
+        now: Duration,
+        rng: &mut impl RngCore,
+    ) -> Arc<Peer> {
+        let psk = edits.and_then(|e| e.psk.clone()).flatten();
+        let keepalive = edits.and_then(|e| e.keepalive).unwrap_or(0);
+        let tunnel = identity.map(|i| {
+            Tunnel::new(
+                &i.local,
+                public,
+                psk.clone(),
+                keepalive_interval(keepalive),
+                now,
+            )
+        });
+        let peer = Arc::new(Peer::new(
+            id,
+            public,
+            tunnel,
+            rng.next_u64(),
+            Arc::clone(&self.timers),
+        ));
+        {
+            let mut st = peer.lock();
+            st.psk = psk;
+            st.persistent_keepalive = keepalive;
+            st.endpoint = edits.and_then(|e| e.endpoint);
+        }
+        peer
     }
 
-    /// Tear a removed peer down: no keys, no indices, nothing staged, and no late registration.
+    /// Tear a removed peer down: no keys, no indices, nothing staged, and no late registration. Every index
+    /// of the peer is one its tunnel knows (all are registered under its lock), so nothing else is scanned.
     fn retire_peer(&self, peer: &Arc<Peer>) {
         let mut st = peer.lock();
         st.removed = true;
@@ -374,26 +349,215 @@ impl Device {
         }
     }
 
-    /// One line per shadowed allowed IP of every peer.
-    fn shadow_warnings(&self) -> Vec<String> {
+    /// One line per shadowed allowed IP that the changed prefixes created or altered (their own shadows and
+    /// those of the prefixes enclosing them), not a rescan of every peer.
+    fn shadow_warnings(&self, changed: &[Prefix]) -> Vec<String> {
+        if changed.is_empty() {
+            return Vec::new();
+        }
         let table = self.peers.load();
-        table
-            .order
-            .iter()
-            .flat_map(|peer| self.routes.shadowed(peer.id))
+        self.routes
+            .shadows_around(changed)
+            .into_iter()
             .map(|shadow| shadow.map_peer(|id| self.label_of(&table, id)).to_string())
             .collect()
     }
 }
 
 impl Plan {
-    fn remove_peer_with_key(&mut self, key: &PublicKey) {
-        if let Some(pos) = self.peers.iter().position(|(k, _)| k == key) {
-            let (_, id) = self.peers.remove(pos);
-            self.routes.retain(|_, owner| *owner != id);
-            self.edits.remove(&id);
-            self.created.remove(&id);
+    /// The id the key has in the configuration as planned so far.
+    fn find(&self, table: &PeerTable, key: &PublicKey) -> Option<PeerId> {
+        if let Some(&id) = self.created_by_key.get(key) {
+            return Some(id);
         }
+        if self.replace_all {
+            return None;
+        }
+        table.id_of(key).filter(|id| !self.removed.contains(id))
+    }
+
+    fn create(&mut self, public: PublicKey) -> Result<PeerId, ApplyError> {
+        let id = self.next_id;
+        self.next_id = id
+            .checked_add(1)
+            .ok_or_else(|| ApplyError::new(ApplyErrorKind::PeerIdsExhausted))?;
+        self.created.push((public, id));
+        self.created_by_key.insert(public, id);
+        self.created_ids.insert(id);
+        Ok(id)
+    }
+
+    fn remove_peer(&mut self, table: &PeerTable, key: &PublicKey) {
+        let Some(id) = self.find(table, key) else {
+            return;
+        };
+        if self.created_by_key.remove(key).is_some() {
+            self.created_ids.remove(&id);
+        } else {
+            self.removed.insert(id);
+        }
+        self.edits.remove(&id);
+        self.drop_claims(id);
+    }
+
+    /// Takes back every prefix the request gave `id` so far.
+    fn drop_claims(&mut self, id: PeerId) {
+        for prefix in self.claims.remove(&id).unwrap_or_default() {
+            if let Some(owner) = self.routes.get_mut(&prefix) {
+                if *owner == Some(id) {
+                    *owner = None;
+                }
+            }
+        }
+    }
+
+    /// The owner of exactly `prefix` in the configuration as planned so far.
+    fn owner(&self, tx: &Transaction<'_, PeerId>, prefix: Prefix) -> Option<PeerId> {
+        if let Some(owner) = self.routes.get(&prefix) {
+            return *owner;
+        }
+        if self.replace_all {
+            return None;
+        }
+        tx.get(prefix)
+            .filter(|o| !self.removed.contains(o) && !self.cleared.contains(o))
+    }
+
+    /// Whether `id` is a peer the request creates (and does not remove again).
+    fn is_created(&self, id: PeerId) -> bool {
+        self.created_ids.contains(&id)
+    }
+
+    fn change_peer(
+        &mut self,
+        tx: &Transaction<'_, PeerId>,
+        id: PeerId,
+        change: &PeerChange,
+    ) -> Result<(), ApplyError> {
+        let edits = self.edits.entry(id).or_default();
+        if let Some(psk) = &change.preshared_key {
+            edits.psk = Some(match psk {
+                KeyUpdate::Set(k) => Some(PresharedKey::from_bytes(*k.as_bytes())),
+                KeyUpdate::Clear => None,
+            });
+        }
+        if let Some(endpoint) = change.endpoint {
+            edits.endpoint = Some(endpoint);
+        }
+        if let Some(k) = change.persistent_keepalive_interval {
+            edits.keepalive = Some(k);
+        }
+        if change.replace_allowed_ips {
+            self.drop_claims(id);
+            if !self.replace_all && !self.is_created(id) {
+                self.cleared.insert(id);
+            }
+        }
+        for edit in &change.allowed_ips {
+            let ip = edit.prefix();
+            let prefix = Prefix::new(ip.addr(), ip.cidr()).map_err(|_| invalid(ip.to_string()))?;
+            match edit {
+                AllowedIpChange::Add(_) => {
+                    self.routes.insert(prefix, Some(id));
+                    self.claims.entry(id).or_default().push(prefix);
+                }
+                AllowedIpChange::Remove(_) => {
+                    if self.owner(tx, prefix) == Some(id) {
+                        self.routes.insert(prefix, None);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The allowed-IP list, as it will be, of every peer whose list changes (created peers included).
+    fn final_lists(
+        &self,
+        table: &PeerTable,
+        tx: &Transaction<'_, PeerId>,
+    ) -> HashMap<PeerId, Arc<[Prefix]>> {
+        let mut gained: HashMap<PeerId, Vec<Prefix>> = HashMap::new();
+        let mut touched: HashSet<PeerId> = self.cleared.clone();
+        for (&prefix, &owner) in &self.routes {
+            if let Some(owner) = owner {
+                gained.entry(owner).or_default().push(prefix);
+                touched.insert(owner);
+            }
+            if !self.replace_all {
+                if let Some(old) = tx.get(prefix) {
+                    touched.insert(old);
+                }
+            }
+        }
+        let mut lists = HashMap::new();
+        for id in touched {
+            let created = self.is_created(id);
+            if !created && (self.replace_all || self.removed.contains(&id)) {
+                continue;
+            }
+            let mut list: Vec<Prefix> = match table.get(id) {
+                Some(entry) if !created && !self.cleared.contains(&id) => entry
+                    .allowed
+                    .iter()
+                    .filter(|p| !self.routes.contains_key(p))
+                    .copied()
+                    .collect(),
+                _ => Vec::new(),
+            };
+            list.extend(gained.remove(&id).unwrap_or_default());
+            list.sort_unstable();
+            list.dedup();
+            lists.insert(id, Arc::from(list));
+        }
+        lists
+    }
+
+    /// Writes the plan's routes into the transaction: the leaving and cleared peers' prefixes go, then the
+    /// named prefixes get their final owners. On error (table full) everything is undone and the error
+    /// returned. Returns the prefixes whose owner changed.
+    fn write_routes(
+        &self,
+        tx: &mut Transaction<'_, PeerId>,
+        leaving: &[PeerId],
+    ) -> Result<Vec<Prefix>, InsertError> {
+        let mut undo: Vec<(Prefix, Option<PeerId>)> = Vec::new();
+        // Removals first: they free room and cannot fail.
+        for &id in leaving.iter().chain(self.cleared.iter()) {
+            for prefix in tx.prefixes_of(id) {
+                // A prefix the request names gets its final owner below.
+                if !self.routes.contains_key(&prefix) {
+                    tx.remove(prefix);
+                    undo.push((prefix, Some(id)));
+                }
+            }
+        }
+        for (&prefix, &owner) in &self.routes {
+            if owner.is_none() {
+                if let Some(old) = tx.remove(prefix) {
+                    undo.push((prefix, Some(old)));
+                }
+            }
+        }
+        for (&prefix, &owner) in &self.routes {
+            let Some(owner) = owner else {
+                continue;
+            };
+            if tx.get(prefix) == Some(owner) {
+                continue;
+            }
+            match tx.insert(prefix, owner) {
+                Ok(previous) => undo.push((prefix, previous)),
+                Err(e) => {
+                    rollback(tx, undo);
+                    return Err(e);
+                }
+            }
+        }
+        let mut changed: Vec<Prefix> = undo.into_iter().map(|(p, _)| p).collect();
+        changed.sort_unstable();
+        changed.dedup();
+        Ok(changed)
     }
 }
 

@@ -27,9 +27,11 @@ mod handshake_path;
 mod index_table;
 mod outbox;
 mod peer;
+mod peer_table;
 mod ratelimit;
 mod rx_batch;
 mod timer_path;
+mod timer_queue;
 mod verdict;
 
 pub use apply_error::{ApplyError, ApplyErrorKind, ApplyOutcome, ENOSPC};
