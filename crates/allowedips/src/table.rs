@@ -416,7 +416,13 @@ impl<P: Copy + Eq + Hash> Transaction<'_, P> {
         let snapshot = Snapshot {
             v4,
             v6,
-            peers: w.slots.clone(),
+            // The slot list is copied only when a peer got or gave back a slot: a change of one peer's
+            // prefixes on a large table shares it with the previous version.
+            peers: if std::mem::take(&mut w.slots_changed) {
+                Arc::from(w.slots.as_slice())
+            } else {
+                Arc::clone(&base.peers)
+            },
             generation: w.generation,
             prefixes: w.len(),
         };

@@ -104,6 +104,8 @@ pub(crate) struct Writer<P> {
     /// hashable and the trie stays four bytes per slot. Freed ids are reused: a snapshot that still
     /// names the old peer keeps its own copy of this vector.
     pub(crate) slots: Vec<Option<P>>,
+    /// A slot was given or freed since the last publish (else the published copy is still right).
+    pub(crate) slots_changed: bool,
     free_ids: Vec<u32>,
     /// Number of snapshots published so far.
     pub(crate) generation: u64,
@@ -116,6 +118,7 @@ impl<P: Copy + Eq + Hash> Writer<P> {
             v6: Family::new(),
             peers: HashMap::new(),
             slots: Vec::new(),
+            slots_changed: false,
             free_ids: Vec::new(),
             generation: 0,
         }
@@ -140,6 +143,7 @@ impl<P: Copy + Eq + Hash> Writer<P> {
         if let Some(slot) = self.slots.get_mut(id as usize) {
             *slot = Some(peer);
         }
+        self.slots_changed = true;
         self.peers.insert(
             peer,
             PeerEntry {
@@ -195,6 +199,7 @@ impl<P: Copy + Eq + Hash> Writer<P> {
                 if let Some(slot) = self.slots.get_mut(entry.id as usize) {
                     *slot = None;
                 }
+                self.slots_changed = true;
                 self.free_ids.push(entry.id);
                 entry.prefixes
             }

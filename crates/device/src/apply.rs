@@ -28,6 +28,7 @@ use crate::apply_error::{ApplyError, ApplyErrorKind, ApplyOutcome};
 use crate::device::{Device, Identity};
 use crate::peer::{Peer, PeerId};
 use crate::peer_table::{PeerEntry, PeerTable};
+use crate::timer_queue::TimerQueue;
 
 /// The edits a request makes to one peer's settings (later lines override earlier ones).
 #[derive(Default)]
@@ -55,11 +56,19 @@ struct Plan {
     edits: HashMap<PeerId, PeerEdits>,
     /// Existing peers whose prefixes from before the request all go (`replace_allowed_ips`).
     cleared: HashSet<PeerId>,
-    /// The final owner of every prefix the request names (`None`: no peer has it any more).
-    routes: HashMap<Prefix, Option<PeerId>>,
-    /// The prefixes given to each peer in `routes` (an entry may have been taken away again since).
-    claims: HashMap<PeerId, Vec<Prefix>>,
+    /// Every prefix the request names and who claimed it last (`None`: removed from its owner).
+    routes: HashMap<Prefix, Option<Claim>>,
+    /// Peers whose claims were all taken back (removed, or `replace_allowed_ips` after claims): a claim
+    /// counts only if made in the peer's current epoch. That takes claims back without a list per peer.
+    epochs: HashMap<PeerId, u32>,
     next_id: PeerId,
+}
+
+/// A prefix given to `owner` by the request, in the owner's `epoch`.
+#[derive(Clone, Copy)]
+struct Claim {
+    owner: PeerId,
+    epoch: u32,
 }
 
 fn public_of(key: &Key) -> PublicKey {
@@ -83,6 +92,108 @@ impl From<InsertError> for ApplyError {
     }
 }
 
+/// A task [`Parallel`] runs.
+pub type Task<'a> = Box<dyn FnOnce() + Send + 'a>;
+
+/// How the caller lends [`Device::apply_set_parallel`] more than one core: the device starts no thread, but
+/// splits the costly part of creating peers (one X25519 operation each, most of the time of applying a
+/// large configuration) into independent tasks for the caller to run.
+pub trait Parallel {
+    /// Into how many tasks to split the work (the threads the caller will run them on).
+    fn width(&self) -> usize;
+    /// Runs every task to completion before returning, in any order, at the same time or not.
+    fn run<'a>(&self, tasks: Vec<Task<'a>>);
+}
+
+/// Runs the tasks one after the other on the calling thread.
+pub struct Serial;
+
+impl Parallel for Serial {
+    fn width(&self) -> usize {
+        1
+    }
+
+    fn run<'a>(&self, tasks: Vec<Task<'a>>) {
+        for task in tasks {
+            task();
+        }
+    }
+}
+
+/// New peers per task at least when splitting their creation over [`Parallel`].
+const MIN_PEERS_PER_TASK: usize = 128;
+
+/// What a new peer is built from.
+struct PeerSpec {
+    id: PeerId,
+    public: PublicKey,
+    psk: Option<PresharedKey>,
+    keepalive: u16,
+    endpoint: Option<SocketAddr>,
+    jitter_seed: u64,
+}
+
+/// New peers with their settings and tunnels (none without a private key), built in `par.width()` tasks:
+/// each costs one X25519 operation, most of the time a large configuration takes to apply.
+fn build_peers(
+    specs: &[PeerSpec],
+    identity: Option<&Identity>,
+    timers: &Arc<TimerQueue>,
+    now: Duration,
+    par: &dyn Parallel,
+) -> Vec<Option<Arc<Peer>>> {
+    let mut peers: Vec<Option<Arc<Peer>>> = specs.iter().map(|_| None).collect();
+    // Small requests stay in one task: a thread costs more than a few X25519 operations.
+    let per_task = specs
+        .len()
+        .div_ceil(par.width().max(1))
+        .max(MIN_PEERS_PER_TASK);
+    let tasks: Vec<Task<'_>> = specs
+        .chunks(per_task)
+        .zip(peers.chunks_mut(per_task))
+        .map(|(specs, out)| {
+            Box::new(move || {
+                for (spec, slot) in specs.iter().zip(out) {
+                    *slot = Some(new_peer(spec, identity, timers, now));
+                }
+            }) as Task<'_>
+        })
+        .collect();
+    par.run(tasks);
+    peers
+}
+
+fn new_peer(
+    spec: &PeerSpec,
+    identity: Option<&Identity>,
+    timers: &Arc<TimerQueue>,
+    now: Duration,
+) -> Arc<Peer> {
+    let tunnel = identity.map(|i| {
+        Tunnel::new(
+            &i.local,
+            spec.public,
+            spec.psk.clone(),
+            keepalive_interval(spec.keepalive),
+            now,
+        )
+    });
+    let peer = Arc::new(Peer::new(
+        spec.id,
+        spec.public,
+        tunnel,
+        spec.jitter_seed,
+        Arc::clone(timers),
+    ));
+    {
+        let mut st = peer.lock();
+        st.psk = spec.psk.clone();
+        st.persistent_keepalive = spec.keepalive;
+        st.endpoint = spec.endpoint;
+    }
+    peer
+}
+
 impl Device {
     /// Apply a UAPI `set` request. All-or-nothing: the whole request is validated first; on error nothing
     /// changed. A peer whose key equals our own public key is ignored (as wireguard-go does).
@@ -94,6 +205,17 @@ impl Device {
         req: &SetRequest,
         now: Duration,
         rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<ApplyOutcome, ApplyError> {
+        self.apply_set_parallel(req, now, rng, &Serial)
+    }
+
+    /// [`apply_set`](Self::apply_set), with the X25519 work of new peers split over `par`.
+    pub fn apply_set_parallel(
+        &self,
+        req: &SetRequest,
+        now: Duration,
+        rng: &mut (impl RngCore + CryptoRng),
+        par: &dyn Parallel,
     ) -> Result<ApplyOutcome, ApplyError> {
         let mut model = self.control.lock().unwrap_or_else(|e| e.into_inner());
         let table = self.peers.load_full();
@@ -130,25 +252,30 @@ impl Device {
         for &id in &leaving {
             next.remove(id);
         }
-        for &(public, id) in &plan.created {
-            if !plan.is_created(id) {
-                continue;
-            }
-            let peer = self.build_peer(
-                id,
-                public,
-                plan.edits.get(&id),
-                identity.as_deref(),
-                now,
-                rng,
-            );
-            next.insert(PeerEntry {
-                peer,
-                allowed: lists
-                    .get(&id)
-                    .cloned()
-                    .unwrap_or_else(|| Arc::from(Vec::new())),
-            });
+        let specs: Vec<PeerSpec> = plan
+            .created
+            .iter()
+            .filter(|(_, id)| plan.is_created(*id))
+            .map(|&(public, id)| {
+                let edits = plan.edits.get(&id);
+                PeerSpec {
+                    id,
+                    public,
+                    psk: edits.and_then(|e| e.psk.clone()).flatten(),
+                    keepalive: edits.and_then(|e| e.keepalive).unwrap_or(0),
+                    endpoint: edits.and_then(|e| e.endpoint),
+                    jitter_seed: rng.next_u64(),
+                }
+            })
+            .collect();
+        let built = build_peers(&specs, identity.as_deref(), &self.timers, now, par);
+        drop(specs);
+        for peer in built.into_iter().flatten() {
+            let allowed = lists
+                .get(&peer.id)
+                .cloned()
+                .unwrap_or_else(|| Arc::from(Vec::new()));
+            next.insert(PeerEntry { peer, allowed });
         }
         for (&id, allowed) in &lists {
             if !plan.is_created(id) {
@@ -260,43 +387,6 @@ impl Device {
         Ok(plan)
     }
 
-    /// A new peer with its settings from the request.
-    fn build_peer(
-        &self,
-        id: PeerId,
-        public: PublicKey,
-        edits: Option<&PeerEdits>,
-        identity: Option<&Identity>,
-        now: Duration,
-        rng: &mut impl RngCore,
-    ) -> Arc<Peer> {
-        let psk = edits.and_then(|e| e.psk.clone()).flatten();
-        let keepalive = edits.and_then(|e| e.keepalive).unwrap_or(0);
-        let tunnel = identity.map(|i| {
-            Tunnel::new(
-                &i.local,
-                public,
-                psk.clone(),
-                keepalive_interval(keepalive),
-                now,
-            )
-        });
-        let peer = Arc::new(Peer::new(
-            id,
-            public,
-            tunnel,
-            rng.next_u64(),
-            Arc::clone(&self.timers),
-        ));
-        {
-            let mut st = peer.lock();
-            st.psk = psk;
-            st.persistent_keepalive = keepalive;
-            st.endpoint = edits.and_then(|e| e.endpoint);
-        }
-        peer
-    }
-
     /// Tear a removed peer down: no keys, no indices, nothing staged, and no late registration. Every index
     /// of the peer is one its tunnel knows (all are registered under its lock), so nothing else is scanned.
     fn retire_peer(&self, peer: &Arc<Peer>) {
@@ -402,19 +492,32 @@ impl Plan {
 
     /// Takes back every prefix the request gave `id` so far.
     fn drop_claims(&mut self, id: PeerId) {
-        for prefix in self.claims.remove(&id).unwrap_or_default() {
-            if let Some(owner) = self.routes.get_mut(&prefix) {
-                if *owner == Some(id) {
-                    *owner = None;
-                }
-            }
-        }
+        let epoch = self.epochs.entry(id).or_insert(0);
+        *epoch = epoch.wrapping_add(1);
+    }
+
+    fn epoch(&self, id: PeerId) -> u32 {
+        self.epochs.get(&id).copied().unwrap_or(0)
+    }
+
+    /// The final owner a claim stands for (`None` once its owner's claims were taken back).
+    fn claimed(&self, claim: Option<Claim>) -> Option<PeerId> {
+        claim
+            .filter(|c| c.epoch == self.epoch(c.owner))
+            .map(|c| c.owner)
+    }
+
+    /// Every prefix the request names, with its final owner.
+    fn named(&self) -> impl Iterator<Item = (Prefix, Option<PeerId>)> + '_ {
+        self.routes
+            .iter()
+            .map(|(&prefix, &claim)| (prefix, self.claimed(claim)))
     }
 
     /// The owner of exactly `prefix` in the configuration as planned so far.
     fn owner(&self, tx: &Transaction<'_, PeerId>, prefix: Prefix) -> Option<PeerId> {
-        if let Some(owner) = self.routes.get(&prefix) {
-            return *owner;
+        if let Some(&claim) = self.routes.get(&prefix) {
+            return self.claimed(claim);
         }
         if self.replace_all {
             return None;
@@ -458,8 +561,8 @@ impl Plan {
             let prefix = Prefix::new(ip.addr(), ip.cidr()).map_err(|_| invalid(ip.to_string()))?;
             match edit {
                 AllowedIpChange::Add(_) => {
-                    self.routes.insert(prefix, Some(id));
-                    self.claims.entry(id).or_default().push(prefix);
+                    let epoch = self.epoch(id);
+                    self.routes.insert(prefix, Some(Claim { owner: id, epoch }));
                 }
                 AllowedIpChange::Remove(_) => {
                     if self.owner(tx, prefix) == Some(id) {
@@ -477,11 +580,12 @@ impl Plan {
         table: &PeerTable,
         tx: &Transaction<'_, PeerId>,
     ) -> HashMap<PeerId, Arc<[Prefix]>> {
-        let mut gained: HashMap<PeerId, Vec<Prefix>> = HashMap::new();
+        // (owner, prefix) of every named prefix that has one, grouped by owner below; one allocation.
+        let mut gained: Vec<(PeerId, Prefix)> = Vec::with_capacity(self.routes.len());
         let mut touched: HashSet<PeerId> = self.cleared.clone();
-        for (&prefix, &owner) in &self.routes {
+        for (prefix, owner) in self.named() {
             if let Some(owner) = owner {
-                gained.entry(owner).or_default().push(prefix);
+                gained.push((owner, prefix));
                 touched.insert(owner);
             }
             if !self.replace_all {
@@ -490,7 +594,8 @@ impl Plan {
                 }
             }
         }
-        let mut lists = HashMap::new();
+        gained.sort_unstable();
+        let mut lists = HashMap::with_capacity(touched.len());
         for id in touched {
             let created = self.is_created(id);
             if !created && (self.replace_all || self.removed.contains(&id)) {
@@ -505,7 +610,13 @@ impl Plan {
                     .collect(),
                 _ => Vec::new(),
             };
-            list.extend(gained.remove(&id).unwrap_or_default());
+            let from = gained.partition_point(|&(owner, _)| owner < id);
+            list.extend(
+                gained[from..]
+                    .iter()
+                    .take_while(|&&(owner, _)| owner == id)
+                    .map(|&(_, prefix)| prefix),
+            );
             list.sort_unstable();
             list.dedup();
             lists.insert(id, Arc::from(list));
@@ -532,14 +643,14 @@ impl Plan {
                 }
             }
         }
-        for (&prefix, &owner) in &self.routes {
+        for (prefix, owner) in self.named() {
             if owner.is_none() {
                 if let Some(old) = tx.remove(prefix) {
                     undo.push((prefix, Some(old)));
                 }
             }
         }
-        for (&prefix, &owner) in &self.routes {
+        for (prefix, owner) in self.named() {
             let Some(owner) = owner else {
                 continue;
             };

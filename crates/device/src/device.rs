@@ -152,6 +152,14 @@ impl Device {
     /// without any device-wide lock, so it never waits behind an apply in progress: each peer's own lock is
     /// held for a few field reads only.
     pub fn get_state(&self, now: Duration, wall: SystemTime) -> DeviceState {
+        let mut state = self.interface_state();
+        state.peers.reserve(self.peers.load().len());
+        self.for_each_peer_state(now, wall, |peer| state.peers.push(peer.clone()));
+        state
+    }
+
+    /// The interface part of [`get_state`](Self::get_state): private key, port and mark, no peers.
+    pub fn interface_state(&self) -> DeviceState {
         let identity = self.identity.load();
         let bound = self.bound_port.load(Ordering::Relaxed);
         let listen_port = if bound != 0 {
@@ -159,34 +167,46 @@ impl Device {
         } else {
             self.listen_port()
         };
-        let table = self.peers.load();
-        let mut peers = Vec::with_capacity(table.len());
-        for entry in table.iter() {
-            let peer = &entry.peer;
-            let allowed_ips = entry
-                .allowed
-                .iter()
-                .filter_map(|p| AllowedIp::new(p.addr(), p.len()).ok())
-                .collect();
-            let st = peer.lock();
-            peers.push(UapiPeer {
-                public_key: Key::from_bytes(*peer.public.as_bytes()),
-                preshared_key: st.psk.as_ref().map(|k| Key::from_bytes(*k.as_bytes())),
-                endpoint: st.endpoint,
-                last_handshake: st
-                    .last_handshake()
-                    .and_then(|at| wall.checked_sub(now.saturating_sub(at))),
-                tx_bytes: peer.tx_bytes.load(Ordering::Relaxed),
-                rx_bytes: peer.rx_bytes.load(Ordering::Relaxed),
-                persistent_keepalive_interval: st.persistent_keepalive,
-                allowed_ips,
-            });
-        }
         DeviceState {
             private_key: identity.as_ref().map(|i| i.private.clone()),
             listen_port,
             fwmark: self.fwmark(),
-            peers,
+            peers: Vec::new(),
+        }
+    }
+
+    /// The peers of [`get_state`](Self::get_state) one at a time, in order, all from one published version
+    /// of the peer table: for answering a large `get` without building it whole.
+    pub fn for_each_peer_state(
+        &self,
+        now: Duration,
+        wall: SystemTime,
+        mut each: impl FnMut(&UapiPeer),
+    ) {
+        let table = self.peers.load_full();
+        let mut peer_state = UapiPeer::new(Key::zero());
+        for entry in table.iter() {
+            let peer = &entry.peer;
+            peer_state.public_key = Key::from_bytes(*peer.public.as_bytes());
+            peer_state.allowed_ips.clear();
+            peer_state.allowed_ips.extend(
+                entry
+                    .allowed
+                    .iter()
+                    .filter_map(|p| AllowedIp::new(p.addr(), p.len()).ok()),
+            );
+            {
+                let st = peer.lock();
+                peer_state.preshared_key = st.psk.as_ref().map(|k| Key::from_bytes(*k.as_bytes()));
+                peer_state.endpoint = st.endpoint;
+                peer_state.last_handshake = st
+                    .last_handshake()
+                    .and_then(|at| wall.checked_sub(now.saturating_sub(at)));
+                peer_state.persistent_keepalive_interval = st.persistent_keepalive;
+            }
+            peer_state.tx_bytes = peer.tx_bytes.load(Ordering::Relaxed);
+            peer_state.rx_bytes = peer.rx_bytes.load(Ordering::Relaxed);
+            each(&peer_state);
         }
     }
 

@@ -34,6 +34,7 @@ mod timer_path;
 mod timer_queue;
 mod verdict;
 
+pub use apply::{Parallel, Serial, Task};
 pub use apply_error::{ApplyError, ApplyErrorKind, ApplyOutcome, ENOSPC};
 pub use config::DeviceConfig;
 pub use counters::{Counters, PeerCounters};

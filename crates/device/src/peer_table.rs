@@ -191,7 +191,7 @@ mod tests {
 
     fn entry(id: PeerId, timers: &Arc<TimerQueue>) -> PeerEntry {
         let mut seed = [0u8; 32];
-        seed[..4].copy_from_slice(&id.to_le_bytes());
+        seed[1..5].copy_from_slice(&id.to_le_bytes());
         seed[31] = 1;
         let public = PrivateKey::from_bytes(seed).public_key();
         PeerEntry {

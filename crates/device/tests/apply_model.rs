@@ -199,3 +199,68 @@ fn random_requests_match_the_definition_seed_2() {
 fn random_requests_match_the_definition_seed_3() {
     run(3);
 }
+
+/// Runs each task on its own scoped thread, as the daemon does.
+struct Threads;
+
+impl wgxdp_device::Parallel for Threads {
+    fn width(&self) -> usize {
+        3
+    }
+
+    fn run<'a>(&self, tasks: Vec<wgxdp_device::Task<'a>>) {
+        std::thread::scope(|scope| {
+            for task in tasks {
+                scope.spawn(task);
+            }
+        });
+    }
+}
+
+#[test]
+fn peers_built_on_several_threads_are_the_same_peers() {
+    let mut body = String::new();
+    for i in 0..1000u32 {
+        let mut seed = [0u8; 32];
+        // Not the low bits of byte 0: X25519 clears them, which would make eight seeds one key.
+        seed[1..5].copy_from_slice(&i.to_le_bytes());
+        seed[31] = 9;
+        let key = wgxdp_noise::PrivateKey::from_bytes(seed).public_key();
+        body += &format!(
+            "public_key={}\nendpoint=198.19.{}.{}:51820\npersistent_keepalive_interval={}\nallowed_ip=100.64.{}.{}/32\n",
+            hex(key.as_bytes()),
+            i / 256,
+            i % 256,
+            i % 3,
+            i / 256,
+            i % 256
+        );
+    }
+    let mut net = Net::new(2);
+    for node in 0..2 {
+        net.set(
+            node,
+            &format!("private_key={}\n", hex(&net.nodes[0].private)),
+        );
+    }
+    let req = set_request(&body);
+    net.nodes[0]
+        .dev
+        .apply_set(&req, net.now, &mut net.rng)
+        .unwrap();
+    net.nodes[1]
+        .dev
+        .apply_set_parallel(&req, net.now, &mut net.rng, &Threads)
+        .unwrap();
+    let serial = net.nodes[0].dev.get_state(net.now, net.wall());
+    let parallel = net.nodes[1].dev.get_state(net.now, net.wall());
+    assert_eq!(serial.peers.len(), 1000);
+    assert_eq!(serial, parallel);
+    // Their tunnels exist (keepalive 1 and 2 peers are due at once: the timers know about them).
+    assert_eq!(
+        net.nodes[1].dev.next_deadline(),
+        net.nodes[0].dev.next_deadline()
+    );
+    assert!(net.nodes[1].dev.next_deadline().is_some());
+    assert_eq!(net.nodes[1].dev.timer_queue_len(), 666);
+}
