@@ -3,7 +3,9 @@
 //! 100k idle peers (and with 100k peers whose timers are armed but not due), `get` of 100k peers (state and
 //! UAPI text), and `explain` of one peer among 100k.
 //!
-//! Run: `cargo bench -p wgxdp-device --bench scale` (one group: append its name, e.g. `-- apply`).
+//! Run: `cargo bench -p wgxdp-device --bench scale` (one group: append its name, e.g. `-- apply/`).
+//! `apply/setconf_peers` runs the X25519 work of new peers on every core, as the daemon does;
+//! `_one_core` and `_no_private_key` (no tunnels, so no X25519: the floor of the rest) show where the time goes.
 //! The end-to-end figures with the real `wg` tool against the daemon come from `bench/scale.sh`.
 
 use std::hint::black_box;
@@ -14,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use criterion::{BatchSize, BenchmarkId, Criterion};
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
-use wgxdp_device::{Device, DeviceConfig, Outbox};
+use wgxdp_device::{Device, DeviceConfig, Outbox, Parallel, Serial, Task};
 use wgxdp_noise::{PrivateKey, PublicKey};
 use wgxdp_uapi::{AllowedIp, AllowedIpChange, Key, KeyUpdate, PeerChange, SetRequest};
 
@@ -57,10 +59,31 @@ fn peer_change(i: usize, key: &PublicKey, addr: IpAddr) -> PeerChange {
     change
 }
 
+/// Runs each task on its own scoped thread, as the daemon lends `apply_set` its cores.
+struct Threads;
+
+impl Parallel for Threads {
+    fn width(&self) -> usize {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    }
+
+    fn run<'a>(&self, tasks: Vec<Task<'a>>) {
+        std::thread::scope(|scope| {
+            for task in tasks {
+                scope.spawn(task);
+            }
+        });
+    }
+}
+
 /// What `wg setconf` sends: the private key, replace_peers, and `n` peers.
 fn setconf(n: usize, keepalive: Option<u16>) -> SetRequest {
+    with_private_key(n, keepalive, true)
+}
+
+fn with_private_key(n: usize, keepalive: Option<u16>, private_key: bool) -> SetRequest {
     SetRequest {
-        private_key: Some(KeyUpdate::from_key(Key::from_bytes([7; 32]))),
+        private_key: private_key.then(|| KeyUpdate::from_key(Key::from_bytes([7; 32]))),
         listen_port: Some(51820),
         replace_peers: true,
         peers: keys()[..n]
@@ -83,7 +106,7 @@ fn now() -> Duration {
 fn device_with(n: usize, keepalive: Option<u16>) -> Device {
     let dev = Device::new(DeviceConfig::default());
     let mut rng = StdRng::seed_from_u64(3);
-    dev.apply_set(&setconf(n, keepalive), now(), &mut rng)
+    dev.apply_set_parallel(&setconf(n, keepalive), now(), &mut rng, &Threads)
         .expect("applies");
     dev
 }
@@ -98,20 +121,30 @@ fn apply(c: &mut Criterion) {
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     let _ = keys();
-    for n in SIZES {
-        let req = setconf(n, None);
-        group.bench_with_input(BenchmarkId::new("setconf_peers", n), &req, |b, req| {
-            let mut rng = StdRng::seed_from_u64(1);
-            b.iter_batched(
-                || Device::new(DeviceConfig::default()),
-                |dev| {
-                    dev.apply_set(req, now(), &mut rng).expect("applies");
-                    // Returned, so that tearing the device down is not timed.
-                    dev
-                },
-                BatchSize::PerIteration,
-            );
-        });
+    // On every core, as the daemon applies it; on one core; and without a private key, so without the one
+    // X25519 operation per new peer (the floor of everything else).
+    let variants: [(&str, &dyn Parallel, bool, &[usize]); 3] = [
+        ("setconf_peers", &Threads, true, &SIZES),
+        ("setconf_peers_one_core", &Serial, true, &[LARGE]),
+        ("setconf_peers_no_private_key", &Serial, false, &[LARGE]),
+    ];
+    for (name, par, private_key, sizes) in variants {
+        for &n in sizes {
+            let req = with_private_key(n, None, private_key);
+            group.bench_with_input(BenchmarkId::new(name, n), &req, |b, req| {
+                let mut rng = StdRng::seed_from_u64(1);
+                b.iter_batched(
+                    || Device::new(DeviceConfig::default()),
+                    |dev| {
+                        dev.apply_set_parallel(req, now(), &mut rng, par)
+                            .expect("applies");
+                        // Returned, so that tearing the device down is not timed.
+                        dev
+                    },
+                    BatchSize::PerIteration,
+                );
+            });
+        }
     }
     group.finish();
 

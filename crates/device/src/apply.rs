@@ -219,8 +219,16 @@ impl Device {
     ) -> Result<ApplyOutcome, ApplyError> {
         let mut model = self.control.lock().unwrap_or_else(|e| e.into_inner());
         let table = self.peers.load_full();
-        let mut tx = self.routes.transaction();
-        let plan = self.plan(req, &table, &tx, model.next_id)?;
+        // Planning reads the allowed-IPs table through a transaction that writes nothing (so publishes
+        // nothing); the writes come in a second one after the new peers are built, so `explain` (which takes
+        // the same lock) does not wait for their X25519 work. Only `apply_set` writes routes, serialized by
+        // `control`, so nothing can change in between.
+        let (plan, lists) = {
+            let tx = self.routes.transaction();
+            let plan = self.plan(req, &table, &tx, model.next_id)?;
+            let lists = plan.final_lists(&table, &tx);
+            (plan, lists)
+        };
 
         // New identity, not yet published: new peers are built with it.
         let new_identity = plan.private_key.as_ref().map(|key| {
@@ -238,20 +246,11 @@ impl Device {
             Some(id) => id.clone(),
             None => self.identity.load_full(),
         };
-
-        let lists = plan.final_lists(&table, &tx);
         let leaving: Vec<PeerId> = if plan.replace_all {
             table.iter().map(|e| e.peer.id).collect()
         } else {
             plan.removed.iter().copied().collect()
         };
-        let changed = plan.write_routes(&mut tx, &leaving)?;
-
-        // ---- from here on nothing can fail ----
-        let mut next = PeerTable::clone(&table);
-        for &id in &leaving {
-            next.remove(id);
-        }
         let specs: Vec<PeerSpec> = plan
             .created
             .iter()
@@ -268,8 +267,18 @@ impl Device {
                 }
             })
             .collect();
+        // Not published yet: if the routes do not fit below, they are simply dropped.
         let built = build_peers(&specs, identity.as_deref(), &self.timers, now, par);
         drop(specs);
+
+        let mut tx = self.routes.transaction();
+        let changed = plan.write_routes(&mut tx, &leaving)?;
+
+        // ---- from here on nothing can fail ----
+        let mut next = PeerTable::clone(&table);
+        for &id in &leaving {
+            next.remove(id);
+        }
         for peer in built.into_iter().flatten() {
             let allowed = lists
                 .get(&peer.id)
