@@ -1,21 +1,22 @@
 //! Which peers have timer work when: a wake-up of the timer thread costs the peers that are due, not all peers.
 //!
-//! A min-heap of (deadline, peer id). The invariant, kept under each peer's lock: whenever a peer's tunnel has a
-//! next deadline `D`, the heap holds an entry for the peer at `TimerSlot::scheduled` <= `D`.
+//! An ordered set of (deadline, peer id) holding at most one entry per peer: the one at
+//! `TimerSlot::scheduled`. The invariant, kept under each peer's lock: whenever a peer's tunnel has a next
+//! deadline `D`, its entry is at `scheduled` <= `D`.
 //!
 //! It is kept by [`TimerQueue::after_change`], which the peer's lock guard runs when it is released (see
 //! `Peer::lock`), so every code path that changes a tunnel keeps it without knowing about it. That check is two
-//! comparisons; it pushes an entry only when the deadline moved EARLIER than the one scheduled. A deadline
-//! that moves later (a keepalive cancelled, a handshake completed) leaves the older, earlier entry in place:
-//! when it comes due the peer is re-examined (its real deadline compared with `now`) and scheduled again at
-//! its real deadline. So a busy peer costs at most one entry per timer wake-up, never one per packet.
+//! comparisons; it touches the set only when the deadline moved EARLIER than the one scheduled (the entry then
+//! moves). A deadline that moves later (a keepalive cancelled, a handshake completed) leaves the entry where it
+//! is: when it comes due the peer is re-examined (its real deadline compared with `now`) and scheduled again at
+//! its real deadline. So a busy peer costs at most one move per timer wake-up, never work per packet, and the
+//! set never holds more entries than peers.
 //!
 //! The same release hook lists peers that hold staged packets, so that a flush (a session became usable while
 //! packets waited) visits those peers only.
 
-use core::cmp::Reverse;
 use core::time::Duration;
-use std::collections::BinaryHeap;
+use std::collections::BTreeSet;
 use std::sync::{Mutex, MutexGuard};
 
 use wgxdp_noise::Tunnel;
@@ -25,16 +26,16 @@ use crate::peer::{PeerId, PeerState};
 /// A peer's bookkeeping in the queue, part of its locked state.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct TimerSlot {
-    /// Deadline of the heap entry that covers the peer's real deadline, if any.
+    /// Deadline of the peer's entry in the queue, if it has one.
     scheduled: Option<Duration>,
     /// The peer is in the staged list.
     staged_listed: bool,
 }
 
-/// The device's timer heap and staged list. Lock order: a peer's lock, then these (never the other way).
+/// The device's timer entries and staged list. Lock order: a peer's lock, then these (never the other way).
 #[derive(Default)]
 pub(crate) struct TimerQueue {
-    heap: Mutex<BinaryHeap<Reverse<(Duration, PeerId)>>>,
+    entries: Mutex<BTreeSet<(Duration, PeerId)>>,
     staged: Mutex<Vec<PeerId>>,
 }
 
@@ -46,12 +47,19 @@ impl TimerQueue {
     /// Restores the invariant for peer `id` after a change of its state, with its lock held.
     pub fn after_change(&self, id: PeerId, st: &mut PeerState) {
         if st.removed {
+            // A removed peer has no timers: its entry goes now rather than when it comes due.
+            if let Some(at) = st.timer.scheduled.take() {
+                lock(&self.entries).remove(&(at, id));
+            }
             return;
         }
         if let Some(deadline) = st.tunnel.as_ref().and_then(Tunnel::next_deadline) {
             if st.timer.scheduled.map_or(true, |s| deadline < s) {
-                st.timer.scheduled = Some(deadline);
-                lock(&self.heap).push(Reverse((deadline, id)));
+                let mut entries = lock(&self.entries);
+                if let Some(at) = st.timer.scheduled.replace(deadline) {
+                    entries.remove(&(at, id));
+                }
+                entries.insert((deadline, id));
             }
         }
         if !st.staged.is_empty() && !st.timer.staged_listed {
@@ -60,17 +68,16 @@ impl TimerQueue {
         }
     }
 
-    /// Removes and returns every entry due at `now`, peers in id order, each once (an entry that was
-    /// superseded by an earlier one is just a reason to look at the peer again).
+    /// Removes and returns every entry due at `now`, in peer id order.
     pub fn take_due(&self, now: Duration) -> Vec<(PeerId, Duration)> {
         let mut due = Vec::new();
         {
-            let mut heap = lock(&self.heap);
-            while let Some(Reverse((at, id))) = heap.peek().copied() {
+            let mut entries = lock(&self.entries);
+            while let Some(&(at, id)) = entries.first() {
                 if at > now {
                     break;
                 }
-                heap.pop();
+                entries.pop_first();
                 due.push((id, at));
             }
         }
@@ -78,9 +85,9 @@ impl TimerQueue {
         due
     }
 
-    /// The earliest entry's deadline (it may be one a peer no longer needs: waking for it is harmless).
+    /// The earliest entry's deadline (it may be earlier than the peer's real one: waking for it is harmless).
     pub fn earliest(&self) -> Option<Duration> {
-        lock(&self.heap).peek().map(|Reverse((at, _))| *at)
+        lock(&self.entries).first().map(|&(at, _)| at)
     }
 
     /// Takes the list of peers that had staged packets, in id order.
@@ -90,15 +97,15 @@ impl TimerQueue {
         list
     }
 
-    /// Entries in the heap (for tests and statistics).
+    /// Entries (for tests and statistics): at most one per peer.
     pub fn len(&self) -> usize {
-        lock(&self.heap).len()
+        lock(&self.entries).len()
     }
 }
 
 impl TimerSlot {
-    /// The entry at `at` was taken from the heap for this peer: if it was the one covering the peer, the peer
-    /// is unscheduled until its lock is released (which schedules it at its real deadline).
+    /// The entry at `at` was taken from the queue for this peer: unless the peer was scheduled again since
+    /// (earlier), it is unscheduled until its lock is released, which schedules it at its real deadline.
     pub fn taken(&mut self, at: Duration) {
         if self.scheduled == Some(at) {
             self.scheduled = None;
@@ -162,6 +169,38 @@ mod tests {
         // Re-examined: scheduled again at its real deadline, the pending "rekey on send" check at 100 s.
         assert_eq!(queue.len(), 1);
         assert_eq!(queue.earliest(), Some(Duration::from_secs(100)));
+    }
+
+    #[test]
+    fn a_busy_peer_keeps_one_entry() {
+        // Each round: data sent (its "rekey on send" check is due at once, earlier than scheduled), then the
+        // tick that takes the entry and polls the timers. Entries move; they do not pile up.
+        let queue = Arc::new(TimerQueue::default());
+        let p = peer(1, &queue, Duration::from_secs(10));
+        for round in 0..1000u64 {
+            let t = Duration::from_secs(10) + Duration::from_millis(round);
+            {
+                let mut st = p.lock();
+                if let Some(tunnel) = st.tunnel.as_mut() {
+                    tunnel.on_sent(t, false, Duration::ZERO);
+                }
+            }
+            assert_eq!(queue.len(), 1);
+            assert_eq!(queue.earliest(), Some(t));
+            let due = queue.take_due(t);
+            assert_eq!(due, vec![(1, t)]);
+            let mut st = p.lock();
+            st.timer.taken(t);
+            if let Some(tunnel) = st.tunnel.as_mut() {
+                let _ = tunnel.tick(t);
+            }
+            drop(st);
+            assert_eq!(queue.len(), 1, "round {round}");
+            assert!(queue.earliest() > Some(t));
+        }
+        // Removing the peer takes its entry out at once.
+        p.lock().removed = true;
+        assert_eq!(queue.len(), 0);
     }
 
     #[test]
