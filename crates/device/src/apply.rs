@@ -1,12 +1,12 @@
 //! `apply_set`: UAPI `set` requests applied all-or-nothing, in time proportional to what they change.
 //!
 //! The request is first replayed onto a [`Plan`]: an overlay naming only the peers and prefixes the request
-//! touches, on top of the published peer table and the allowed-IPs table (read through the transaction that
-//! will then apply the change). Every error is found there, before anything changes. Only then is the plan
-//! committed: new peers are built, the allowed IPs change in ONE transaction (the only step that can still
-//! fail, with the table full; it is then rolled back and nothing else has changed), the new peer table (new
-//! peers, new allowed-IP lists, removed peers gone) is published, then the routes; removed peers are torn
-//! down and per-peer edits applied.
+//! touches, on top of the published peer table and the allowed-IPs table (read through a transaction that
+//! writes nothing). Every error is found there, before anything changes. Only then is the plan committed: new
+//! peers are built (their X25519 work possibly spread over the caller's cores, see [`Parallel`]), the allowed
+//! IPs change in ONE transaction (the only step that can still fail, with the table full; it is then rolled
+//! back and nothing else has changed), the new peer table (new peers, new allowed-IP lists, removed peers gone)
+//! is published, then the routes; removed peers are torn down and per-peer edits applied.
 //!
 //! Nothing here is proportional to the peers or prefixes the request does not name: the peer table is copied
 //! per changed part (`peer_table`), the allowed-IPs transaction writes only the named prefixes, and the
