@@ -4,7 +4,8 @@
 #
 #   bench/profile.sh [IMPL [OUT_DIR [IPERF3 ARGS...]]]
 #
-# IMPL: wgxdp-socket (default), wgxdp-xdp, wireguard-go, boringtun, boringtun-t1. IPERF3 ARGS: the transfer,
+# IMPL: wgxdp-socket (default), wgxdp-xdp, wireguard-go, wireguard-go-bpo, boringtun, boringtun-t1, gotatun; BENCH_BED=mtu
+# profiles on the MTU-wire bed (see lib/bed.sh). IPERF3 ARGS: the transfer,
 # TCP 1 stream by default; e.g. `-u -b 0 -l 64` profiles the 64 B UDP flood.
 #
 # Prints the hottest symbols, the per-thread CPU of side a, and the transfer's rate. Needs root and perf.
@@ -28,7 +29,7 @@ source "$here/lib/measure.sh"
 trap bed_down EXIT
 trap 'exit 130' INT TERM HUP
 
-bed_up "$impl" "$out" || { echo "profile.sh: $impl did not come up: $BED_ERROR" >&2; exit 1; }
+bed_up "$impl" "$out" "${BENCH_BED:-gso}" || { echo "profile.sh: $impl did not come up: $BED_ERROR" >&2; exit 1; }
 iperf_server_up "$out" || { echo "profile.sh: iperf3 server did not start" >&2; exit 1; }
 timeout 40 ip netns exec "$BED_NS_A" iperf3 -c "$BENCH_DST" -t 8 -i 0 -J "${iperf_args[@]}" >"$out/transfer.iperf.json" 2>&1 &
 client=$!

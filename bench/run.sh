@@ -2,7 +2,11 @@
 # Benchmark of wgxdp against wireguard-go and boringtun on a two-namespace veth bed, with bare veth as the
 # ceiling. Entry point of `cargo xtask bench`. Needs root (namespaces, TUN).
 #
-#   bench/run.sh [--quick] [--repeat N] [--impl LIST] [--out DIR] [--no-install] [--no-build]
+#   bench/run.sh [--quick] [--repeat N] [--impl LIST] [--bed LIST] [--out DIR] [--no-install] [--no-build]
+#
+# Beds (--bed, default both): gso, veth as created (64 KiB GSO/GRO super-packets cross it untouched), and mtu, the
+# "MTU wire" (GSO, TSO, GRO and UDP segmentation off on both veth ends, so every implementation puts MTU-sized
+# frames on the wire as a NIC would). Each implementation runs on each bed; a run is named IMPL@BED.
 #
 # Implementations are interleaved run by run (A B C A B C ...) so that slow drifts of the shared machine (other
 # builds, thermal state) spread over all of them instead of penalising whichever ran last. Every run gets a fresh
@@ -12,21 +16,23 @@ set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
-ALL_IMPLS="bare,wgxdp-xdp,wgxdp-socket,wireguard-go,boringtun,boringtun-t1"
+ALL_IMPLS="bare,wgxdp-xdp,wgxdp-socket,wireguard-go,wireguard-go-bpo,boringtun,boringtun-t1,gotatun"
+ALL_BEDS="gso,mtu"
 
 usage() {
     cat <<USAGE
-usage: bench/run.sh [--quick] [--repeat N] [--impl LIST] [--out DIR] [--no-install] [--no-build]
-  --quick       about one minute: 1 repeat, short transfers, one rate per UDP sweep
-  --repeat N    runs per implementation (default 3; 1 with --quick)
+usage: bench/run.sh [--quick] [--repeat N] [--impl LIST] [--bed LIST] [--out DIR] [--no-install] [--no-build]
+  --quick       a few minutes: 1 repeat, short transfers, fewer UDP rates
+  --repeat N    runs per implementation and bed (default 3; 1 with --quick)
   --impl LIST   comma-separated subset of: $ALL_IMPLS
+  --bed LIST    comma-separated subset of: $ALL_BEDS (default: both)
   --out DIR     results folder (default: results/<timestamp> in the repository)
   --no-install  do not try to install missing peers (they are skipped)
   --no-build    use the existing wgxdp binary (BENCH_WGXDP, else target/release/wgxdp)
 USAGE
 }
 
-quick=0 repeat="" impls="$ALL_IMPLS" out="" install=1 build=1
+quick=0 repeat="" impls="$ALL_IMPLS" beds="$ALL_BEDS" out="" install=1 build=1
 while (($#)); do
     case "$1" in
     --quick) quick=1 ;;
@@ -37,6 +43,10 @@ while (($#)); do
         ;;
     --impl)
         impls="${2:-}"
+        shift
+        ;;
+    --bed)
+        beds="${2:-}"
         shift
         ;;
     --out)
@@ -60,17 +70,23 @@ for impl in "${impl_list[@]}"; do
     fi
 done
 ((${#impl_list[@]})) || { echo "run.sh: --impl is empty" >&2; exit 2; }
+IFS=, read -r -a bed_list <<<"$beds"
+for bed in "${bed_list[@]}"; do
+    [[ ",$ALL_BEDS," == *",$bed,"* ]] || { echo "run.sh: unknown bed '$bed' (known: $ALL_BEDS)" >&2; exit 2; }
+done
+((${#bed_list[@]})) || { echo "run.sh: --bed is empty" >&2; exit 2; }
 [[ $(id -u) -eq 0 ]] || { echo "run.sh: needs root (network namespaces, TUN devices)" >&2; exit 1; }
 
 # Durations in whole seconds: iperf3 -t takes integers only (a fraction is read as 0, which means "forever").
 if ((quick)); then
     repeat="${repeat:-1}" T_TCP=2 T_UDP=1 T_SWEEP=1 T_IDLE=1 PING_COUNT=50
-    SWEEP_1400=(1G) SWEEP_64=(50M)
+    SWEEP_1400=(100M 1G) SWEEP_64=(50M)
 else
     repeat="${repeat:-3}" T_TCP=5 T_UDP=3 T_SWEEP=2 T_IDLE=3 PING_COUNT=200
-    # 1400 B: below, around and above what userspace tunnels carry here. 64 B: iperf3's -b counts payload bits,
-    # so 20M/50M/100M are about 39k/98k/195k packets per second.
-    SWEEP_1400=(500M 1G 2G) SWEEP_64=(20M 50M 100M)
+    # 1400 B: a light load (100M: what CPU does a lightly loaded gateway pay), 1G, and above what userspace
+    # tunnels carry here. 64 B: iperf3's -b counts payload bits, so 20M/50M/100M are about 39k/98k/195k packets
+    # per second.
+    SWEEP_1400=(100M 1G 2G) SWEEP_64=(20M 50M 100M)
 fi
 
 out="${out:-$repo/results/$(date +%Y%m%d-%H%M%S)}"
@@ -102,6 +118,9 @@ if ((build)) && [[ "$impls" == *wgxdp* ]]; then
     (cd "$repo" && cargo build --release -q -p wgxdp) || wgxdp_problem="cargo build --release -p wgxdp failed"
 fi
 [[ -z "$wgxdp_problem" && ! -x "$BENCH_WGXDP" ]] && wgxdp_problem="no wgxdp binary at $BENCH_WGXDP"
+tools="${BENCH_TOOLS_ROOT:-$repo/target/tools}"
+BENCH_GOTATUN="${BENCH_GOTATUN:-$tools/bin/gotatun}"
+BENCH_WGGO_BPO="${BENCH_WGGO_BPO:-$tools/wireguard-go-bpo/usr/bin/wireguard-go}"
 BENCH_BORINGTUN="${BENCH_BORINGTUN:-}"
 if [[ -z "$BENCH_BORINGTUN" ]]; then
     if [[ -x "$repo/target/tools/bin/boringtun-cli" ]]; then
@@ -117,6 +136,10 @@ for impl in "${impl_list[@]}"; do
     case "$impl" in
     wgxdp-*) [[ -n "$wgxdp_problem" ]] && { skip_impl "$impl" "$wgxdp_problem"; continue; } ;;
     wireguard-go) command -v wireguard-go >/dev/null || { skip_impl "$impl" "wireguard-go not installed"; continue; } ;;
+    wireguard-go-bpo)
+        [[ -x "$BENCH_WGGO_BPO" ]] || { skip_impl "$impl" "no backports wireguard-go at $BENCH_WGGO_BPO (bench/install.sh)"; continue; }
+        ;;
+    gotatun) [[ -x "$BENCH_GOTATUN" ]] || { skip_impl "$impl" "gotatun not installed (bench/install.sh)"; continue; } ;;
     boringtun*)
         [[ -x "$BENCH_BORINGTUN" ]] || { skip_impl "$impl" "boringtun-cli not installed (bench/install.sh)"; continue; }
         ;;
@@ -134,6 +157,10 @@ version_of() {
     bare) uname -r ;;
     wgxdp-*) "$BENCH_WGXDP" --version 2>/dev/null | head -n 1 ;;
     wireguard-go) wireguard-go --version 2>/dev/null | head -n 1 ;;
+    wireguard-go-bpo)
+        echo "Debian package $(cat "$(dirname "$BENCH_WGGO_BPO")/../../VERSION" 2>/dev/null || echo '?') ($("$BENCH_WGGO_BPO" --version 2>/dev/null | head -n 1))"
+        ;;
+    gotatun) "$BENCH_GOTATUN" --version 2>/dev/null | head -n 1 ;;
     boringtun*) "$BENCH_BORINGTUN" --version 2>/dev/null | head -n 1 ;;
     esac
 }
@@ -149,6 +176,7 @@ version_of() {
     echo "quick=$quick"
     echo "repeat=$repeat"
     echo "impls=$impls"
+    echo "beds=$beds"
     echo "tunnel_mtu=$BED_TUN_MTU"
     echo "durations=tcp ${T_TCP}s, udp flood ${T_UDP}s, udp sweep ${T_SWEEP}s per rate, idle ${T_IDLE}s," \
         "ping ${PING_COUNT} x 10 ms"
@@ -159,12 +187,13 @@ version_of() {
     [[ -x "$BENCH_WGXDP" ]] && echo "wgxdp_binary=$BENCH_WGXDP, built $(date -u -r "$BENCH_WGXDP" +%Y-%m-%dT%H:%M:%SZ)"
 } >"$out/meta.txt"
 
-# run_one IMPL REPEAT: one fresh bed, every measurement, teardown. Returns 2 when the implementation cannot start
-# at all (it is then skipped for the remaining repeats), 1 when the run broke midway.
+# run_one IMPL@BED REPEAT: one fresh bed, every measurement, teardown. Returns 2 when the implementation cannot
+# start at all (it is then skipped for the remaining repeats), 1 when the run broke midway.
 run_one() {
-    local impl="$1" rep="$2" dir="$out/raw/$1/r$2"
+    local unit="$1" rep="$2" dir="$out/raw/$1/r$2"
+    local impl="${unit%@*}" bed="${unit#*@}"
     mkdir -p "$dir"
-    if ! bed_up "$impl" "$dir"; then
+    if ! bed_up "$impl" "$dir" "$bed"; then
         bed_down
         echo "$BED_ERROR" >"$dir/failed"
         return 2
@@ -193,8 +222,14 @@ run_one() {
     echo ok >"$dir/ok"
 }
 
+# Every implementation on every bed, interleaved as one list of units.
+units=()
+for bed in "${bed_list[@]}"; do
+    for impl in "${active[@]}"; do units+=("$impl@$bed"); done
+done
+active=("${units[@]}")
 started=$SECONDS
-say "results in $out; ${#active[@]} implementation(s) x $repeat repeat(s): ${active[*]}"
+say "results in $out; ${#active[@]} run(s) (implementation@bed) x $repeat repeat(s): ${active[*]}"
 for ((rep = 1; rep <= repeat; rep++)); do
     next=()
     for impl in "${active[@]}"; do

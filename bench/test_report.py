@@ -24,18 +24,22 @@ def iperf_json(bytes_, seconds, packets=None, lost=None):
     return json.dumps({"start": {}, "end": {"sum_received": received}})
 
 
-def make_run(root, impl, run, tcp1_gbit, cpu_ticks=None, rtts=(0.1, 0.2, 0.3)):
+def make_run(root, impl, run, tcp1_gbit, cpu_ticks=None, rtts=(0.1, 0.2, 0.3), udp64_received=90_000):
     """One run folder: a 1-second TCP test moving tcp1_gbit Gbit, a 64 B UDP flood, idle CPU and pings."""
     d = os.path.join(root, "raw", impl, run)
     write(os.path.join(d, "tcp1.iperf.json"), iperf_json(int(tcp1_gbit * 1e9 / 8), 1.0))
-    write(os.path.join(d, "udp64.iperf.json"), iperf_json(64 * 90_000, 1.0, packets=100_000, lost=10_000))
+    write(os.path.join(d, "udp64.iperf.json"),
+          iperf_json(64 * udp64_received, 1.0, packets=100_000, lost=100_000 - udp64_received))
     if cpu_ticks is None:
         write(os.path.join(d, "tcp1.cpu"), "na na na na 1.2 100\n")
         write(os.path.join(d, "idle.cpu"), "na na na na 2.0 100\n")
     else:
         a, b = cpu_ticks
-        write(os.path.join(d, "tcp1.cpu"), f"1000 2000 {1000 + a} {2000 + b} 1.2 100\n")
+        # The whole machine was busy for 1.5 CPU-seconds over the 1.2 s window.
+        write(os.path.join(d, "tcp1.cpu"), f"1000 2000 {1000 + a} {2000 + b} 1.2 100 500 650\n")
         write(os.path.join(d, "idle.cpu"), "5 5 6 5 2.0 100\n")
+        write(os.path.join(d, "udp1400-at-100M.iperf.json"), iperf_json(int(0.1e9 / 8), 1.0, 9000, 0))
+        write(os.path.join(d, "udp1400-at-100M.cpu"), f"0 0 {a // 10} {b // 10} 1.0 100\n")
     write(os.path.join(d, "ping-idle.ping"), "".join(f"64 bytes from x: icmp_seq=1 ttl=64 time={t} ms\n" for t in rtts))
     write(os.path.join(d, "ok"), "ok\n")
 
@@ -73,7 +77,10 @@ class RawFilesTest(unittest.TestCase):
             write(os.path.join(d, "a.cpu"), "1 2 3\n")
             write(os.path.join(d, "b.cpu"), "100 na 350 na 2.5 100\n")
             self.assertIsNone(report.load_cpu(os.path.join(d, "a.cpu")))
-            self.assertEqual(report.load_cpu(os.path.join(d, "b.cpu")), {"a": 2.5, "b": None, "wall": 2.5})
+            self.assertEqual(report.load_cpu(os.path.join(d, "b.cpu")),
+                             {"a": 2.5, "b": None, "wall": 2.5, "machine": None})
+            write(os.path.join(d, "c.cpu"), "100 100 350 200 2.5 100 1000 1400\n")
+            self.assertEqual(report.load_cpu(os.path.join(d, "c.cpu"))["machine"], 4.0)
 
     def test_transfer_metrics_cost_and_packets(self):
         with tempfile.TemporaryDirectory() as d:
@@ -92,41 +99,59 @@ class RawFilesTest(unittest.TestCase):
 
 class ReportTest(unittest.TestCase):
     def make_results(self, d):
-        write(os.path.join(d, "meta.txt"), "date=2026-01-01\nnproc=2\ncpu_model=Test CPU\nkernel=6.0\nrepeat=3\n")
-        write(os.path.join(d, "skips.txt"), "wgxdp-xdp\tAF_XDP path not built yet\n")
+        write(os.path.join(d, "meta.txt"),
+              "date=2026-01-01\nnproc=2\ncpu_model=Test CPU\nkernel=6.0\nrepeat=3\nsweep_1400=100M\n")
+        write(os.path.join(d, "skips.txt"), "gotatun\tgotatun not installed\n")
         for i, gbit in enumerate((30.0, 38.0, 35.0)):
-            make_run(d, "bare", f"r{i + 1}", gbit)
+            make_run(d, "bare@gso", f"r{i + 1}", gbit)
+        for i, gbit in enumerate((3.6, 3.9, 3.5)):
+            make_run(d, "wgxdp-xdp@gso", f"r{i + 1}", gbit, cpu_ticks=(30, 20), udp64_received=95_000)
         for i, gbit in enumerate((3.0, 3.3, 2.9)):
-            make_run(d, "wgxdp-socket", f"r{i + 1}", gbit, cpu_ticks=(30, 20))
+            make_run(d, "wgxdp-socket@gso", f"r{i + 1}", gbit, cpu_ticks=(30, 20))
         for i, gbit in enumerate((0.9, 1.0, 0.96)):
-            make_run(d, "wireguard-go", f"r{i + 1}", gbit, cpu_ticks=(90, 80), rtts=(0.2, 0.4, 9.0))
+            make_run(d, "wireguard-go@gso", f"r{i + 1}", gbit, cpu_ticks=(90, 80), rtts=(0.2, 0.4, 9.0))
         return report.collect(d)
 
     def test_collect_medians_and_targets(self):
         with tempfile.TemporaryDirectory() as d:
             results = self.make_results(d)
-            self.assertEqual(list(results["impls"]), ["bare", "wgxdp-socket", "wireguard-go"])
-            tcp = results["impls"]["wgxdp-socket"]["summary"]["tcp1.gbps"]
+            self.assertEqual(list(results["impls"]),
+                             ["bare@gso", "wgxdp-xdp@gso", "wgxdp-socket@gso", "wireguard-go@gso"])
+            tcp = results["impls"]["wgxdp-socket@gso"]["summary"]["tcp1.gbps"]
             self.assertAlmostEqual(tcp["median"], 3.0)
             self.assertAlmostEqual(tcp["min"], 2.9)
             self.assertAlmostEqual(tcp["max"], 3.3)
-            ping = results["impls"]["wireguard-go"]["summary"]["ping-idle.p99_ms"]
+            ping = results["impls"]["wireguard-go@gso"]["summary"]["ping-idle.p99_ms"]
             self.assertEqual(ping["median"], 9.0)
-            checks = {c["target"].split()[0]: c for c in results["targets"]}
-            ratio = checks["TCP"]["value"]
-            self.assertAlmostEqual(ratio, 3.0 / 0.96)
-            self.assertTrue(checks["TCP"]["pass"])
-            # Side a: 0.3 CPU-seconds per 3.0 Gbit = 0.1; the worst side is judged.
-            self.assertTrue(checks["<="]["pass"])
-            self.assertAlmostEqual(checks["UDP"]["value"], 1.0)
-            self.assertNotIn("cores_per_gbps_a", str(results["impls"]["bare"]["summary"]))
+            checks = {c["target"]: c for c in results["targets"]}
+            over_socket = checks["TCP 1 stream >= 1.2x the socket path"]
+            self.assertAlmostEqual(over_socket["value"], 3.6 / 3.0)
+            self.assertTrue(over_socket["pass"])
+            over_peer = checks["TCP 1 stream >= 3x the best other implementation"]
+            self.assertAlmostEqual(over_peer["value"], 3.6 / 0.96)
+            self.assertTrue(over_peer["pass"])
+            # 0.3 CPU-seconds per 3.6 Gbit: 0.083 cores per Gbit/s, below both the socket path's 0.1 and 0.12.
+            cpu = [c for t, c in checks.items() if t.startswith("CPU-cores per Gbit/s")][0]
+            self.assertTrue(cpu["pass"])
+            flood = [c for t, c in checks.items() if t.startswith("UDP 64 B")][0]
+            self.assertAlmostEqual(flood["value"], 95 / 90)
+            self.assertFalse(flood["pass"])
+            at_100m = [c for t, c in checks.items() if t.startswith("UDP 1400 B at 100")][0]
+            self.assertAlmostEqual(at_100m["value"], 1.0)
+            self.assertTrue(at_100m["pass"])
+            machine = results["impls"]["wgxdp-xdp@gso"]["summary"]["tcp1.machine_cores_per_gbps"]
+            # 1.5 busy CPU-seconds over 1.2 s is 1.25 cores; at 3.6 Gbit/s that is 0.347 cores per Gbit/s.
+            self.assertAlmostEqual(machine["median"], 1.25 / 3.6, places=3)
+            self.assertNotIn("cores_per_gbps_a", str(results["impls"]["bare@gso"]["summary"]))
 
     def test_markdown_and_svg(self):
         with tempfile.TemporaryDirectory() as d:
             results = self.make_results(d)
             md = report.markdown(results)
-            self.assertIn("SKIP wgxdp-xdp: AF_XDP path not built yet", md)
+            self.assertIn("SKIP gotatun: gotatun not installed", md)
             self.assertIn("| wgxdp (socket) | 3.00 (2.90–3.30) |", md)
+            self.assertIn("## Bed: veth as created", md)
+            self.assertIn("| gso | TCP 1 stream >= 1.2x the socket path | 1.20", md)
             self.assertIn("2 CPUs, Test CPU, kernel 6.0", md)
             svg = report.svg_chart(results)
             root = ET.fromstring(svg)

@@ -77,7 +77,8 @@ enum steer_reason {
     REASON_NO_SOCKET = 8,
     REASON_FAMILY_DISABLED = 9,
     REASON_OBSERVE_ONLY = 10,
-    REASON_COUNT = 11,
+    REASON_TOO_BIG = 11,
+    REASON_COUNT = 12,
 };
 
 // Per-CPU so the hot path never contends on a shared cache line; the loader sums the CPUs.
@@ -99,6 +100,11 @@ volatile const __u16 listen_port = 0;
 // Count and classify but pass everything: lets an operator watch the program without taking traffic.
 #define STEER_OBSERVE_ONLY (1u << 2)
 volatile const __u32 steer_flags = STEER_IPV4 | STEER_IPV6;
+
+// The longest frame an AF_XDP socket's UMEM frame can take (the frame size less the kernel's XDP headroom). A
+// longer one redirected would be dropped by the kernel (counted only as the socket's rx_dropped); passed, it
+// reaches the kernel's UDP socket, which the daemon also serves. 0 passes every transport frame.
+volatile const __u32 max_frame_len = 0;
 
 // --- Packet layouts -----------------------------------------------------------------------------------------
 struct ethhdr {
@@ -235,6 +241,9 @@ int wgxdp_steer(struct xdp_md *ctx) {
         return pass(REASON_SHORT);
     if (*first_word != WG_TRANSPORT_WORD)
         return pass(REASON_NOT_TRANSPORT);
+
+    if ((__u64)(data_end - data) > max_frame_len)
+        return pass(REASON_TOO_BIG);
 
     if (steer_flags & STEER_OBSERVE_ONLY)
         return pass(REASON_OBSERVE_ONLY);

@@ -61,9 +61,13 @@ bed_down() {
     return 0
 }
 
-# bed_underlay: the two namespaces and the veth between them, with one RX/TX queue per CPU (BENCH_QUEUES) for every
-# implementation alike: wgxdp's AF_XDP path runs one worker per RX queue, the others are unaffected.
+# bed_underlay [BED]: the two namespaces and the veth between them, with one RX/TX queue per CPU (BENCH_QUEUES) for
+# every implementation alike: wgxdp's AF_XDP path runs one worker per RX queue, the others are unaffected.
+# BED gso (default): veth as created, which passes 64 KiB GSO/GRO super-packets between the namespaces untouched.
+# BED mtu ("MTU wire"): GSO, TSO, GRO and UDP segmentation off on both ends, so every implementation puts
+# MTU-sized frames on the wire, as a physical NIC would carry them.
 bed_underlay() {
+    local bed="${1:-gso}"
     local queues="${BENCH_QUEUES:-$(nproc)}"
     ip netns add "$BED_NS_A" && ip netns add "$BED_NS_B" || return 1
     ip -n "$BED_NS_A" link set lo up
@@ -73,6 +77,14 @@ bed_underlay() {
         return 1
     ip -n "$BED_NS_A" addr add "$BED_UL_IP_A/24" dev "$BED_UL_A"
     ip -n "$BED_NS_B" addr add "$BED_UL_IP_B/24" dev "$BED_UL_B"
+    if [[ "$bed" == mtu ]]; then
+        local ns dev
+        for ns_dev in "$BED_NS_A:$BED_UL_A" "$BED_NS_B:$BED_UL_B"; do
+            ns="${ns_dev%%:*}" dev="${ns_dev#*:}"
+            ip netns exec "$ns" ethtool -K "$dev" gso off tso off gro off tx-udp-segmentation off \
+                >/dev/null 2>&1 || return 1
+        done
+    fi
     ip -n "$BED_NS_A" link set "$BED_UL_A" up
     ip -n "$BED_NS_B" link set "$BED_UL_B" up
 }
@@ -99,6 +111,14 @@ bed_start_daemon() {
         ;;
     wireguard-go)
         ip netns exec "$ns" wireguard-go -f "$ifname" >>"$logfile" 2>&1 &
+        ;;
+    wireguard-go-bpo)
+        ip netns exec "$ns" "$BENCH_WGGO_BPO" -f "$ifname" >>"$logfile" 2>&1 &
+        ;;
+    gotatun)
+        # shellcheck disable=SC2094 # gotatun writes its log file itself; stdout/stderr only catch start-up errors.
+        WG_SUDO=1 ip netns exec "$ns" "$BENCH_GOTATUN" --foreground --disable-drop-privileges --log "$logfile" \
+            "$ifname" >>"$logfile" 2>&1 &
         ;;
     boringtun | boringtun-t1)
         local threads=()
@@ -133,17 +153,18 @@ bed_wait_daemon() {
     done
 }
 
-# bed_up IMPL LOGDIR: builds the bed for IMPL and waits for the first packet through it. On failure returns 1 with
+# bed_up IMPL LOGDIR [BED]: builds the bed (gso or mtu, see bed_underlay) for IMPL and waits for the first packet
+# through it. On failure returns 1 with
 # the reason in BED_ERROR (the caller turns that into a SKIP line). Sets BENCH_DST (the address iperf3 and ping
 # target from side a) and BED_PID_A/B.
 BED_ERROR=""
 BED_CONF_DIR=""
 bed_up() {
-    local impl="$1" logdir="$2"
+    local impl="$1" logdir="$2" bed="${3:-gso}"
     BED_ERROR=""
     BED_CONF_DIR="$logdir"
-    bed_underlay || {
-        BED_ERROR="cannot create namespaces/veth"
+    bed_underlay "$bed" || {
+        BED_ERROR="cannot create namespaces/veth (bed $bed)"
         return 1
     }
     if [[ "$impl" == bare ]]; then
@@ -216,6 +237,12 @@ bed_cpu_ticks() {
         fi
     done
     echo "${ticks[*]}"
+}
+
+# machine_busy_ticks: busy clock ticks of the whole machine so far (every CPU: user, nice, system, irq, softirq and
+# steal from /proc/stat), so kernel work done outside the daemons (softirq, ksoftirqd, the iperf3s) is counted too.
+machine_busy_ticks() {
+    awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat
 }
 
 # bed_daemons_alive: both daemons still running (bare veth has none and is always "alive").

@@ -5,7 +5,8 @@
 #
 # Files per test NAME in the run directory:
 #   NAME.iperf.json  iperf3 -J output of the client (side a); for UDP its end.sum_received is the server's count
-#   NAME.cpu         "TICKS_A_BEFORE TICKS_B_BEFORE TICKS_A_AFTER TICKS_B_AFTER WALL_SECONDS CLK_TCK"
+#   NAME.cpu         "TICKS_A_BEFORE TICKS_B_BEFORE TICKS_A_AFTER TICKS_B_AFTER WALL_SECONDS CLK_TCK MACHINE_BEFORE
+#                    MACHINE_AFTER" (the last two: busy ticks of the whole machine, all CPUs, from /proc/stat)
 #   NAME.ping        ping output (one "time=X ms" line per reply)
 
 BENCH_CLK_TCK="$(getconf CLK_TCK)"
@@ -13,11 +14,14 @@ BENCH_CLK_TCK="$(getconf CLK_TCK)"
 # measure_cpu_window DIR NAME SECONDS: the daemons' CPU over SECONDS of no traffic (idle cost of a tunnel that is up).
 measure_cpu_window() {
     local dir="$1" name="$2" seconds="$3" before after t0
+    local m0 m1
     t0="$EPOCHREALTIME"
     before="$(bed_cpu_ticks)"
+    m0="$(machine_busy_ticks)"
     sleep "$seconds"
     after="$(bed_cpu_ticks)"
-    echo "$before $after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}') $BENCH_CLK_TCK" \
+    m1="$(machine_busy_ticks)"
+    echo "$before $after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}') $BENCH_CLK_TCK $m0 $m1" \
         >"$dir/$name.cpu"
 }
 
@@ -44,9 +48,10 @@ iperf_server_up() { # DIR: where its log goes
 measure_iperf() {
     local dir="$1" name="$2" seconds="$3"
     shift 3
-    local before after t0 pinger=""
+    local before after t0 m0 m1 pinger=""
     t0="$EPOCHREALTIME"
     before="$(bed_cpu_ticks)"
+    m0="$(machine_busy_ticks)"
     if [[ -n "${BENCH_PING_DURING_LOAD:-}" ]]; then
         # Starts after the transfer's first half second (ramp-up) and stops before its end.
         (
@@ -59,7 +64,8 @@ measure_iperf() {
     timeout $((seconds + 20)) ip netns exec "$BED_NS_A" iperf3 -c "$BENCH_DST" -t "$seconds" -i 0 -J "$@" \
         >"$dir/$name.iperf.json" 2>"$dir/$name.iperf.err" || true
     after="$(bed_cpu_ticks)"
-    echo "$before $after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}') $BENCH_CLK_TCK" \
+    m1="$(machine_busy_ticks)"
+    echo "$before $after $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.3f", b - a}') $BENCH_CLK_TCK $m0 $m1" \
         >"$dir/$name.cpu"
     [[ -n "$pinger" ]] && wait "$pinger" 2>/dev/null
     # A UDP flood can leave the server busy draining for a moment; the next test must not find it refusing.

@@ -4,11 +4,11 @@
 #
 #   tests/netns/install-peers.sh [--bench]
 #
-# Always: wireguard-tools (wg), wireguard-go, iperf3, iproute2, jq, ping, ethtool, python3 from Debian, and
+# Always: wireguard-tools (wg), wireguard-go, iperf3, iproute2, jq, ping, ethtool, python3, nftables from Debian, and
 # boringtun-cli from crates.io into a cache directory (target/tools by default), so repeated runs and CI do not
 # rebuild it.
 # With --bench also:
-#   - gotatun-cli (Mullvad's GotaTun) 0.10.2 from crates.io into the same cache;
+#   - GotaTun (Mullvad's), crate gotatun-cli 0.10.2 (binary `gotatun`), from crates.io into the same cache;
 #   - wireguard-go 0.0.20231211 from Debian's bookworm-backports suite (the release with the 2023 UDP GSO/GRO and
 #     TUN offload work), fetched with the ordinary apt client through a private apt configuration under the cache
 #     (the system's sources are not changed) and unpacked into target/tools/wireguard-go-bpo; the package version
@@ -37,6 +37,8 @@ command -v jq >/dev/null 2>&1 || need_apt+=(jq)
 command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
 command -v ethtool >/dev/null 2>&1 || need_apt+=(ethtool)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
+# nft: the NAT router of t_selftest.sh's NAT check.
+command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
 if ((${#need_apt[@]})); then
     if [[ $(id -u) -ne 0 ]]; then
         say "need root to apt-get install ${need_apt[*]}"
@@ -46,7 +48,7 @@ if ((${#need_apt[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_apt[@]}"
 else
-    say "wg, wireguard-go, iperf3, ip, jq, ping, ethtool, python3 already present"
+    say "wg, wireguard-go, iperf3, ip, jq, ping, ethtool, python3, nft already present"
 fi
 
 # cargo_tool BINARY CRATE [VERSION]: cargo install CRATE into the cache unless BINARY is there already. A separate
@@ -66,7 +68,7 @@ cargo_tool() {
 cargo_tool boringtun-cli boringtun-cli
 ((bench)) || exit 0
 
-cargo_tool gotatun-cli gotatun-cli 0.10.2
+cargo_tool gotatun gotatun-cli 0.10.2
 
 # wireguard-go from bookworm-backports through a private apt configuration: its own source list, lists and cache
 # under the tools directory; `apt-get download` fetches the .deb without installing anything system-wide.

@@ -275,8 +275,13 @@ $(tail -n 5 "$logfile")"
     done
     wait_for 5 "$kind: interface $ifname in $ns" link_exists "$ns" "$ifname"
     # A daemon that quietly fell back to the socket path would pass every interop check of the xdp variants
-    # without testing the XDP path at all: the program must be on the link once the device is ready.
+    # without testing the XDP path at all: the program must be on the link once the device is up. The UAPI
+    # socket appears first (it claims the interface name), the program a moment later: wait a bounded time.
     if [[ "$kind" == wgxdp && " ${extra[*]} " == *" --io xdp "* ]]; then
+        local attach_deadline=$((SECONDS + 5))
+        until xdp_attached "$ns" "$underlay" || ((SECONDS >= attach_deadline)) || ! kill -0 "$daemon" 2>/dev/null; do
+            sleep 0.05
+        done
         xdp_attached "$ns" "$underlay" ||
             fail "wgxdp up ${extra[*]} is ready but no XDP program is attached to $underlay in $ns:
 $(ip -n "$ns" link show dev "$underlay")
@@ -352,6 +357,12 @@ assert_no_ping() {
 # iperf_bytes SERVER_NS SERVER_ADDR CLIENT_NS SECONDS [-R]: runs a TCP transfer with iperf3 and prints the bytes the
 # receiver got (with -R the server sends).
 iperf_bytes() {
+    iperf_json "$@" | jq -r '.end.sum_received.bytes // 0 | floor'
+}
+
+# iperf_json SERVER_NS SERVER_ADDR CLIENT_NS SECONDS [IPERF3 ARGS...]: runs one iperf3 test (a one-off server in
+# SERVER_NS, the client in CLIENT_NS) and prints the client's JSON; fails the test if iperf3 does.
+iperf_json() {
     local sns="$1" saddr="$2" cns="$3" secs="$4"
     shift 4
     ip netns exec "$sns" iperf3 -s -1 -B "$saddr" >"$WGT_LOGDIR/iperf3-server.log" 2>&1 &
@@ -383,7 +394,7 @@ iperf_bytes() {
         log "iperf3 server in $sns still running 5 s after its client ended: stopped it"
     fi
     wait "$server" 2>/dev/null || true
-    jq -r '.end.sum_received.bytes // 0 | floor' <<<"$json"
+    printf '%s\n' "$json"
 }
 
 # assert_bulk SERVER_NS SERVER_ADDR CLIENT_NS [-R]: a 2-second TCP transfer moves at least 1 MiB.

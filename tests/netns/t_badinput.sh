@@ -42,11 +42,12 @@ test_bad_input() {
     sent6="$(in_ns "$pns" python3 "$here/udp_garbage.py" fd00:198:18:1::1 51820 --count 500 --seed 2)"
     log "sent $sent4 hostile datagrams over outer IPv4 and $sent6 over outer IPv6"
 
-    local answers positive=()
-    dut_is_wgxdp && positive=(--positive)
-    answers="$(timeout 120 python3 "$here/uapi_abuse.py" "${positive[@]}" --hold 3 "/var/run/wireguard/$dif.sock" \
+    local answers sign=()
+    # Refused sets answer a negative errno, as wireguard-go does and as `wg set` expects (it negates it).
+    dut_is_wgxdp && sign=(--negative)
+    answers="$(timeout 120 python3 "$here/uapi_abuse.py" "${sign[@]}" --hold 3 "/var/run/wireguard/$dif.sock" \
         "$xpub" 2>&1)" ||
-        fail "malformed UAPI requests: expected a positive errno or a closed connection each, saw:
+        fail "malformed UAPI requests: expected a negative errno or a closed connection each, saw:
 $answers"
     log "malformed UAPI requests:"$'\n'"$answers"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Sends malformed requests to a WireGuard UAPI socket and checks each answer.
 
-Every request must get a positive `errno=N` answer or a closed connection, within a few seconds (a bad client
+Every request must get a non-zero `errno=N` answer (negative with --negative) or a closed connection, within a few seconds (a bad client
 must not wedge the daemon). Prints one line per case; exits 1 if any case got `errno=0`, hung, or anything else.
 --hold N keeps N silent connections open for the duration (to check the daemon still serves others).
 """
@@ -63,9 +63,9 @@ def main():
     parser.add_argument("new_public_key", help="a key that is not a peer: must not be added by a failed set")
     parser.add_argument("--hold", type=int, default=0)
     parser.add_argument(
-        "--positive",
+        "--negative",
         action="store_true",
-        help="require errno > 0 as the wg tool expects (wireguard-go itself answers negative values)",
+        help="require errno < 0, as wireguard-go answers a refused set and `wg set` expects (it negates what it reads)",
     )
     args = parser.parse_args()
     held = []
@@ -78,7 +78,7 @@ def main():
         answer, ended = exchange(args.socket_path, payload)
         text = answer.decode(errors="replace")
         m = re.search(r"errno=(-?\d+)", text)
-        errno_ok = m is not None and (int(m.group(1)) > 0 if args.positive else int(m.group(1)) != 0)
+        errno_ok = m is not None and (int(m.group(1)) < 0 if args.negative else int(m.group(1)) != 0)
         ok = ended != "timeout" and (errno_ok or (m is None and answer == b""))
         verdict = "ok" if ok else "BAD"
         bad += not ok

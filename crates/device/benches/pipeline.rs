@@ -15,7 +15,7 @@ use std::hint::black_box;
 use std::net::{SocketAddr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
-use common::{ipv4, Net};
+use common::{ipv4, send_one, Net};
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput};
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, CHACHA20_POLY1305};
 use wgxdp_device::{Device, Inbound, Outbound};
@@ -68,14 +68,14 @@ fn sealed_frames(net: &Net, size: usize) -> Vec<Vec<u8>> {
     };
     (0..BATCH)
         .map(|_| {
-            let mut frame =
-                vec![0u8; IPV4_UDP_HEADERS_LEN + Device::HEADROOM + size + Device::TAILROOM];
-            let message = &mut frame[IPV4_UDP_HEADERS_LEN..];
-            message[Device::HEADROOM..Device::HEADROOM + size].copy_from_slice(&packet);
-            let Outbound::Send { len, .. } = sender.dev.send(message, size, net.now) else {
+            let (Outbound::Send { .. }, Some((_, message))) =
+                send_one(&sender.dev, &packet, net.now)
+            else {
                 panic!("no session");
             };
-            let total = spec.emit(&mut frame, len).expect("frame fits");
+            let mut frame = vec![0u8; IPV4_UDP_HEADERS_LEN + message.len()];
+            frame[IPV4_UDP_HEADERS_LEN..].copy_from_slice(&message);
+            let total = spec.emit(&mut frame, message.len()).expect("frame fits");
             frame.truncate(total);
             frame
         })

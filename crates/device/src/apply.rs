@@ -359,7 +359,8 @@ impl Device {
         };
 
         if let Some(update) = &req.private_key {
-            let new_key = update.key().cloned();
+            // Stored (and reported by `get`) clamped, as the kernel and wireguard-go do.
+            let new_key = update.key().map(clamped);
             let unchanged = match (&new_key, current.as_ref()) {
                 (Some(k), Some(i)) => *k == i.private,
                 (None, None) => true,
@@ -439,6 +440,8 @@ impl Device {
         }
         if let Some(endpoint) = edits.endpoint {
             st.endpoint = Some(endpoint);
+            // A configured endpoint starts from the routing choice of source.
+            st.local = None;
         }
         if let Some(seconds) = edits.keepalive {
             st.persistent_keepalive = seconds;
@@ -693,4 +696,14 @@ fn rollback(tx: &mut Transaction<'_, PeerId>, undo: Vec<(Prefix, Option<PeerId>)
             }
         }
     }
+}
+
+/// A Curve25519 private key as X25519 uses it: low 3 bits of the first byte cleared, top bit of the last cleared
+/// and the one below it set.
+fn clamped(key: &Key) -> Key {
+    let mut bytes = *key.as_bytes();
+    bytes[0] &= 248;
+    bytes[31] &= 127;
+    bytes[31] |= 64;
+    Key::from_bytes(bytes)
 }

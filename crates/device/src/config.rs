@@ -3,7 +3,8 @@
 /// Sizes and rates the device is built with. [`Default`] gives the values wireguard-go uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DeviceConfig {
-    /// Interface MTU: transport padding never grows a plaintext past it. Default 1420.
+    /// Interface MTU at start: transport padding never grows a plaintext past the live MTU, which starts here
+    /// and follows [`crate::Device::set_mtu`]. Default 1420.
     pub mtu: usize,
     /// Packets kept per peer while its handshake is in flight; beyond this the oldest is dropped. Default 128.
     pub max_staged_per_peer: usize,

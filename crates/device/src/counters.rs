@@ -30,7 +30,13 @@ pub(crate) struct LiveCounters {
 
 impl LiveCounters {
     pub fn drop(&self, reason: DropReason) {
-        self.drops[reason.index()].fetch_add(1, Ordering::Relaxed);
+        self.drop_n(reason, 1);
+    }
+
+    pub fn drop_n(&self, reason: DropReason, n: u64) {
+        if let Some(counter) = self.drops.get(reason.index()) {
+            counter.fetch_add(n, Ordering::Relaxed);
+        }
     }
 
     pub fn add(counter: &AtomicU64, n: u64) {

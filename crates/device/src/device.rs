@@ -17,8 +17,9 @@ use crate::config::DeviceConfig;
 use crate::counters::{Counters, LiveCounters, PeerCounters};
 use crate::drop_reason::DropReason;
 use crate::index_table::IndexTable;
-use crate::peer::{Peer, PeerId};
-use crate::peer_table::PeerTable;
+use crate::mtu::LiveMtu;
+use crate::peer::PeerId;
+pub(crate) use crate::peer_table::PeerTable;
 use crate::ratelimit::RateLimiter;
 use crate::timer_queue::TimerQueue;
 use crate::verdict::MessageKind;
@@ -72,13 +73,14 @@ pub struct Device {
     pub(crate) wake: AtomicBool,
     /// A peer's session became usable while packets were staged for it: `tick` must flush.
     pub(crate) flush_pending: AtomicBool,
+    /// The interface MTU now (see `mtu.rs`); starts at `config.mtu`.
+    pub(crate) live_mtu: LiveMtu,
 }
 
 impl Device {
-    /// Bytes a TUN packet must be preceded by in the buffer given to [`send`](Self::send): the transport header.
+    /// Bytes in front of a packet in a sealed message: the transport header.
     pub const HEADROOM: usize = wgxdp_wire::wg_layout::TRANSPORT_HEADER_LEN;
-    /// Bytes the buffer given to [`send`](Self::send) must have after the packet: up to 15 bytes of padding and
-    /// the 16-byte tag.
+    /// Bytes a sealed message may have after the packet: up to 15 bytes of padding and the 16-byte tag.
     pub const TAILROOM: usize = 32;
 
     /// A device with no private key, no peers and listen port 0.
@@ -88,6 +90,7 @@ impl Device {
                 config.handshake_rate_per_sec,
                 config.handshake_burst,
             )),
+            live_mtu: LiveMtu::new(config.mtu),
             config,
             control: Mutex::new(Model::default()),
             identity: ArcSwapOption::empty(),
@@ -246,10 +249,6 @@ impl Device {
     /// The current endpoint of the peer with this public key.
     pub fn peer_endpoint(&self, key: &PublicKey) -> Option<SocketAddr> {
         self.peers.load().peer_by_key(key)?.lock().endpoint
-    }
-
-    pub(crate) fn peer_by_id(&self, id: PeerId) -> Option<Arc<Peer>> {
-        self.peers.load().peer(id).cloned()
     }
 
     pub(crate) fn request_wake(&self) {

@@ -8,8 +8,8 @@
 //! datagrams. That keeps the whole device testable under simulated time (see `tests/`).
 //!
 //! Threads: workers call [`Device::rx_batch`] (or [`Device::receive_transport`] per message) and
-//! [`Device::send`]; a handshake thread calls
-//! [`Device::receive_handshake`]; a timer thread calls [`Device::tick`] at [`Device::next_deadline`] or when
+//! [`Device::tx_batch`]; the handshake receiver calls [`Device::screen_handshake`] and the handshake
+//! workers [`Device::process_handshake`] (or both at once: [`Device::receive_handshake`]); a timer thread calls [`Device::tick`] at [`Device::next_deadline`] or when
 //! [`Device::take_handshake_wanted`] says so; the UAPI server calls [`Device::apply_set`] and
 //! [`Device::get_state`].
 
@@ -18,34 +18,42 @@ mod apply_error;
 mod config;
 mod counters;
 mod data_path;
+mod destination;
 mod device;
 mod device_explain;
 mod drop_reason;
 mod explain;
-mod frame_send;
 mod handshake_path;
 mod index_table;
+mod mtu;
 mod outbox;
 mod peer;
 mod peer_table;
 mod ratelimit;
 mod rx_batch;
+mod send;
 mod timer_path;
 mod timer_queue;
+mod tx_batch;
 mod verdict;
 
 pub use apply::{Parallel, Serial, Task};
 pub use apply_error::{ApplyError, ApplyErrorKind, ApplyOutcome, ENOSPC};
 pub use config::DeviceConfig;
 pub use counters::{Counters, PeerCounters};
+pub use destination::{Destination, LocalAddr};
 pub use device::Device;
 pub use drop_reason::DropReason;
 pub use explain::{AddressExplanation, PeerExplanation, PeerLabel};
+pub use handshake_path::Screened;
+pub use mtu::{MAX_MTU, MIN_MTU};
 pub use outbox::Outbox;
 pub use peer::PeerId;
 pub use ratelimit::RateLimiter;
 pub use rx_batch::RxBatch;
-pub use verdict::{FramedOutbound, Inbound, MessageKind, Outbound};
+pub use send::{sealed_max_len, TxRoom};
+pub use tx_batch::TxBatch;
+pub use verdict::{Inbound, MessageKind, Outbound};
 
 /// Re-exported so callers name keys without depending on the noise crate directly.
 pub use wgxdp_noise::PublicKey;

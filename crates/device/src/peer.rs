@@ -15,6 +15,7 @@ use arc_swap::ArcSwapOption;
 use wgxdp_noise::constants::REKEY_TIMEOUT_JITTER_MAX;
 use wgxdp_noise::{Keypair, PresharedKey, PublicKey, Tunnel};
 
+use crate::destination::{Destination, LocalAddr};
 use crate::timer_queue::{TimerQueue, TimerSlot};
 
 /// Stable slot id of a peer: the value stored in the allowed-IPs table. Ids are never reused while the device
@@ -44,6 +45,8 @@ pub(crate) struct PeerState {
     /// Set once the peer is removed: late handshake or data-path calls must not register anything for it.
     pub removed: bool,
     pub endpoint: Option<SocketAddr>,
+    /// The local address the peer last sent to, from `endpoint` (see `destination.rs`).
+    pub local: Option<LocalAddr>,
     /// Kept here as well as in the tunnel because a private-key change rebuilds the tunnel.
     pub psk: Option<PresharedKey>,
     pub persistent_keepalive: u16,
@@ -106,6 +109,7 @@ impl Peer {
                 tunnel,
                 removed: false,
                 endpoint: None,
+                local: None,
                 psk: None,
                 persistent_keepalive: 0,
                 staged: VecDeque::new(),
@@ -154,6 +158,22 @@ impl Peer {
 }
 
 impl PeerState {
+    /// Where messages to the peer go, if it has an endpoint.
+    pub fn destination(&self) -> Option<Destination> {
+        self.endpoint.map(|addr| Destination {
+            addr,
+            local: self.local,
+        })
+    }
+
+    /// The peer was heard from `addr`, sent to `local`: roaming, and the source of our replies.
+    pub fn heard_from(&mut self, addr: SocketAddr, local: Option<LocalAddr>) {
+        if self.endpoint != Some(addr) {
+            self.endpoint = Some(addr);
+        }
+        self.local = local;
+    }
+
     /// A jitter in `[0, REKEY_TIMEOUT_JITTER_MAX)` for `Tunnel::on_sent`.
     pub fn next_jitter(&mut self) -> Duration {
         let mut x = self.jitter_state;

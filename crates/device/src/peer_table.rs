@@ -50,11 +50,35 @@ impl Segment {
 /// One published version of the peer set.
 #[derive(Clone)]
 pub(crate) struct PeerTable {
-    /// `segments[id / SEGMENT]`; `None` for a segment without peers.
-    segments: Vec<Option<Arc<Segment>>>,
+    /// By id: what the data path resolves a route's peer id with.
+    pub by_id: PeersById,
     /// Public key -> id, in `KEY_SHARDS` shards.
     keys: Vec<Arc<HashMap<PublicKey, PeerId>>>,
     len: usize,
+}
+
+/// The peers by id, in segments.
+#[derive(Clone, Default)]
+pub(crate) struct PeersById {
+    /// `segments[id / SEGMENT]`; `None` for a segment without peers.
+    segments: Vec<Option<Arc<Segment>>>,
+}
+
+impl PeersById {
+    /// Peer `id`.
+    pub fn get(&self, id: &PeerId) -> Option<&Arc<Peer>> {
+        self.entry(*id).map(|e| &e.peer)
+    }
+
+    fn entry(&self, id: PeerId) -> Option<&PeerEntry> {
+        let (segment, slot) = split(id);
+        self.segments
+            .get(segment)?
+            .as_ref()?
+            .slots
+            .get(slot)?
+            .as_ref()
+    }
 }
 
 impl Default for PeerTable {
@@ -62,7 +86,7 @@ impl Default for PeerTable {
         // Every shard starts as the same empty map; the first write to one gives it its own.
         let empty = Arc::new(HashMap::new());
         Self {
-            segments: Vec::new(),
+            by_id: PeersById::default(),
             keys: vec![empty; KEY_SHARDS],
             len: 0,
         }
@@ -86,13 +110,7 @@ impl PeerTable {
 
     /// The entry of peer `id`.
     pub fn get(&self, id: PeerId) -> Option<&PeerEntry> {
-        let (segment, slot) = split(id);
-        self.segments
-            .get(segment)?
-            .as_ref()?
-            .slots
-            .get(slot)?
-            .as_ref()
+        self.by_id.entry(id)
     }
 
     /// Peer `id`.
@@ -117,7 +135,8 @@ impl PeerTable {
 
     /// Every peer, in creation order.
     pub fn iter(&self) -> impl Iterator<Item = &PeerEntry> {
-        self.segments
+        self.by_id
+            .segments
             .iter()
             .flatten()
             .flat_map(|segment| segment.slots.iter().flatten())
@@ -128,10 +147,11 @@ impl PeerTable {
         let id = entry.peer.id;
         let key = entry.peer.public;
         let (segment, slot) = split(id);
-        if self.segments.len() <= segment {
-            self.segments.resize(segment + 1, None);
+        let segments = &mut self.by_id.segments;
+        if segments.len() <= segment {
+            segments.resize(segment + 1, None);
         }
-        let Some(place) = self.segments.get_mut(segment) else {
+        let Some(place) = segments.get_mut(segment) else {
             return;
         };
         let segment = Arc::make_mut(place.get_or_insert_with(|| Arc::new(Segment::new())));
@@ -150,7 +170,8 @@ impl PeerTable {
     /// Removes peer `id`; returns its entry.
     pub fn remove(&mut self, id: PeerId) -> Option<PeerEntry> {
         let (segment, slot) = split(id);
-        let place = self.segments.get_mut(segment)?;
+        let segments = &mut self.by_id.segments;
+        let place = segments.get_mut(segment)?;
         place.as_ref()?.slots.get(slot)?.as_ref()?;
         let seg = Arc::make_mut(place.as_mut()?);
         let entry = seg.slots.get_mut(slot)?.take()?;
@@ -158,8 +179,8 @@ impl PeerTable {
         if seg.live == 0 {
             *place = None;
         }
-        while matches!(self.segments.last(), Some(None)) {
-            self.segments.pop();
+        while matches!(segments.last(), Some(None)) {
+            segments.pop();
         }
         self.len -= 1;
         let key = entry.peer.public;
@@ -174,7 +195,7 @@ impl PeerTable {
     /// Replaces the allowed IPs listed for peer `id`.
     pub fn set_allowed(&mut self, id: PeerId, allowed: Arc<[Prefix]>) {
         let (segment, slot) = split(id);
-        let Some(Some(place)) = self.segments.get_mut(segment) else {
+        let Some(Some(place)) = self.by_id.segments.get_mut(segment) else {
             return;
         };
         if let Some(Some(entry)) = Arc::make_mut(place).slots.get_mut(slot) {
@@ -225,17 +246,20 @@ mod tests {
         assert_eq!(after.get(3).unwrap().allowed.len(), 1);
         assert!(before.get(3).unwrap().allowed.is_empty());
         assert_eq!(before.id_of(&key), Some(7));
-        let shared =
-            |a: &PeerTable, b: &PeerTable, seg: usize| match (&a.segments[seg], &b.segments[seg]) {
-                (Some(x), Some(y)) => Arc::ptr_eq(x, y),
-                _ => false,
-            };
+        let shared = |a: &PeerTable, b: &PeerTable, seg: usize| match (
+            &a.by_id.segments[seg],
+            &b.by_id.segments[seg],
+        ) {
+            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+            _ => false,
+        };
         assert!(!shared(&before, &after, 0));
         assert!(shared(&before, &after, 1));
 
         // Removing the last peer of the last segment trims it.
         after.remove(5000);
-        assert_eq!(after.segments.len(), 2);
+        assert_eq!(after.by_id.segments.len(), 2);
+        assert_eq!(after.by_id.get(&3).map(|p| p.id), Some(3));
         assert!(after.get(5000).is_none());
     }
 }

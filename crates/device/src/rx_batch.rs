@@ -28,6 +28,7 @@ use wgxdp_noise::{Keypair, TransportError};
 use wgxdp_wire::{inner_packet, wg_layout};
 
 use crate::counters::{LiveCounters, RxTally};
+use crate::destination::{Destination, LocalAddr};
 use crate::device::Device;
 use crate::drop_reason::DropReason;
 use crate::index_table::IndexMap;
@@ -81,9 +82,9 @@ struct RunTarget {
 struct PeerReport {
     peer: Arc<Peer>,
     receiver: u32,
-    /// Latest authenticated source; `None` while no message on this slot was authenticated (forgeries with a
-    /// valid index then cost no lock at all).
-    source: Option<SocketAddr>,
+    /// Latest authenticated source and the local address it sent to; `None` while no message on this slot was
+    /// authenticated (forgeries with a valid index then cost no lock at all).
+    source: Option<(SocketAddr, Option<LocalAddr>)>,
     /// Whether any message carried data (else all were keepalives).
     data: bool,
     bytes: u64,
@@ -115,7 +116,7 @@ impl Device {
         st: &mut PeerState,
         receiver: u32,
         keepalive: bool,
-        source: SocketAddr,
+        from: Destination,
         now: Duration,
     ) -> bool {
         let update = st
@@ -133,9 +134,7 @@ impl Device {
                 self.request_wake();
             }
         }
-        if st.endpoint != Some(source) {
-            st.endpoint = Some(source);
-        }
+        st.heard_from(from.addr, from.local);
         changed
     }
 }
@@ -144,7 +143,18 @@ impl RxBatch<'_> {
     /// A transport message from the network at `src`, decrypted in place: what
     /// [`Device::receive_transport`] answers for it. On [`Inbound::Tun`] write `msg[range]` to TUN.
     pub fn receive(&mut self, src: SocketAddr, msg: &mut [u8]) -> Inbound {
-        match self.open(src, msg) {
+        self.receive_from(src, None, msg)
+    }
+
+    /// As [`receive`](Self::receive), for a message sent to our address `local`: the peer's replies leave from it
+    /// (see [`crate::Destination`]).
+    pub fn receive_from(
+        &mut self,
+        src: SocketAddr,
+        local: Option<LocalAddr>,
+        msg: &mut [u8],
+    ) -> Inbound {
+        match self.open(src, local, msg) {
             Ok(inbound) => inbound,
             Err(reason) => {
                 self.tally.drop(reason);
@@ -158,7 +168,12 @@ impl RxBatch<'_> {
         drop(self);
     }
 
-    fn open(&mut self, src: SocketAddr, msg: &mut [u8]) -> Result<Inbound, DropReason> {
+    fn open(
+        &mut self,
+        src: SocketAddr,
+        local: Option<LocalAddr>,
+        msg: &mut [u8],
+    ) -> Result<Inbound, DropReason> {
         if MessageKind::of(msg) != MessageKind::Transport {
             return Err(DropReason::Malformed);
         }
@@ -186,14 +201,14 @@ impl RxBatch<'_> {
         match target.slot {
             Some(slot) => {
                 if let Some(Some(report)) = self.reports.get_mut(slot) {
-                    report.source = Some(src);
+                    report.source = Some((src, local));
                     report.data |= !keepalive;
                     report.bytes += len;
                 }
             }
             None => {
                 let peer = Arc::clone(&target.peer);
-                self.report_now(&peer, receiver, keepalive, src, len)?;
+                self.report_now(&peer, receiver, keepalive, (src, local), len)?;
             }
         }
         self.tally.rx_packets += 1;
@@ -313,7 +328,7 @@ impl RxBatch<'_> {
         let Some(report) = self.reports.get_mut(slot).and_then(Option::take) else {
             return;
         };
-        let Some(source) = report.source else {
+        let Some((source, local)) = report.source else {
             return;
         };
         {
@@ -326,7 +341,10 @@ impl RxBatch<'_> {
                 &mut st,
                 report.receiver,
                 !report.data,
-                source,
+                Destination {
+                    addr: source,
+                    local,
+                },
                 self.now,
             );
         }
@@ -340,7 +358,7 @@ impl RxBatch<'_> {
         peer: &Arc<Peer>,
         receiver: u32,
         keepalive: bool,
-        source: SocketAddr,
+        (source, local): (SocketAddr, Option<LocalAddr>),
         len: u64,
     ) -> Result<(), DropReason> {
         let slot = self
@@ -357,8 +375,17 @@ impl RxBatch<'_> {
             if st.removed {
                 return Err(DropReason::UnknownIndex);
             }
-            self.device
-                .note_received(peer, &mut st, receiver, keepalive, source, self.now)
+            self.device.note_received(
+                peer,
+                &mut st,
+                receiver,
+                keepalive,
+                Destination {
+                    addr: source,
+                    local,
+                },
+                self.now,
+            )
         };
         peer.add_rx(len as usize);
         if changed {

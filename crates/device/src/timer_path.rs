@@ -175,9 +175,9 @@ impl Device {
             }
         }
         // Even without an endpoint the attempt counts (retries and giving up run as usual), as wireguard-go.
-        match st.endpoint {
-            Some(endpoint) => {
-                out.push(endpoint, msg.to_vec());
+        match st.destination() {
+            Some(to) => {
+                out.push(to, msg.to_vec());
                 peer.add_tx(wg_layout::INITIATION_LEN);
                 LiveCounters::add(&self.counters.initiations_sent, 1);
             }
@@ -200,22 +200,16 @@ impl Device {
         else {
             return false;
         };
-        let Some(endpoint) = st.endpoint else {
+        let Some(to) = st.destination() else {
             // A session exists, so a keepalive is not a reason to handshake; there is just nowhere to send it.
             return true;
         };
-        let mut buf = vec![0u8; wg_layout::TRANSPORT_MIN_LEN];
-        let Ok(len) = keypair.seal(&mut buf, 0, self.config.mtu) else {
+        if self.seal_to(peer, &keypair, to, &[], out).is_err() {
             return false;
-        };
-        buf.truncate(len);
+        }
         if let Some(tunnel) = st.tunnel.as_mut() {
             tunnel.on_sent(now, true, Duration::ZERO);
         }
-        out.push(endpoint, buf);
-        peer.add_tx(len);
-        LiveCounters::add(&self.counters.tx_packets, 1);
-        LiveCounters::add(&self.counters.tx_bytes, len as u64);
         LiveCounters::add(&self.counters.keepalives_sent, 1);
         true
     }
@@ -243,38 +237,27 @@ impl Device {
         else {
             return;
         };
-        let Some(endpoint) = st.endpoint else {
+        let Some(to) = st.destination() else {
             for _ in st.staged.drain(..) {
                 self.counters.drop(DropReason::NoEndpoint);
             }
             return;
         };
         while let Some(packet) = st.staged.pop_front() {
-            let len = packet.len();
-            let mut buf = vec![0u8; Self::HEADROOM + len + Self::TAILROOM];
-            buf[Self::HEADROOM..Self::HEADROOM + len].copy_from_slice(&packet);
-            match keypair.seal(&mut buf, len, self.config.mtu) {
-                Ok(sealed) => {
-                    buf.truncate(sealed);
-                    let jitter = st.next_jitter();
-                    if let Some(tunnel) = st.tunnel.as_mut() {
-                        tunnel.on_sent(now, false, jitter);
-                    }
-                    out.push(endpoint, buf);
-                    peer.add_tx(sealed);
-                    LiveCounters::add(&self.counters.tx_packets, 1);
-                    LiveCounters::add(&self.counters.tx_bytes, sealed as u64);
+            if self.seal_to(peer, &keypair, to, &packet, out).is_ok() {
+                let jitter = st.next_jitter();
+                if let Some(tunnel) = st.tunnel.as_mut() {
+                    tunnel.on_sent(now, false, jitter);
                 }
-                Err(_) => {
-                    // Counters exhausted: keep the packet for the next session.
-                    st.staged.push_front(packet);
-                    if let Some(tunnel) = st.tunnel.as_mut() {
-                        tunnel.request_handshake(now);
-                    }
-                    self.request_wake();
-                    return;
-                }
+                continue;
             }
+            // Counters exhausted (the outbox always has room): keep the packet for the next session.
+            st.staged.push_front(packet);
+            if let Some(tunnel) = st.tunnel.as_mut() {
+                tunnel.request_handshake(now);
+            }
+            self.request_wake();
+            return;
         }
     }
 }

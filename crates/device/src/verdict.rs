@@ -56,37 +56,20 @@ pub enum Inbound {
     Dropped(DropReason),
 }
 
-/// What to do with a packet read from TUN.
+/// What became of a packet read from TUN ([`crate::TxBatch::send`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outbound {
-    /// Send `buf[..len]` to `endpoint`.
+    /// Sealed into the buffer the [`crate::TxRoom`] handed out for `endpoint`, `len` bytes, and committed.
     Send {
         /// The peer's current endpoint.
         endpoint: SocketAddr,
-        /// Length of the sealed transport message at the start of the buffer.
-        len: usize,
-    },
-    /// Kept until the handshake that was just requested completes; nothing to send now.
-    Staged,
-    /// Dropped (already counted).
-    Dropped(DropReason),
-}
-
-/// What to do with a packet sealed straight into a transmit frame by [`crate::Device::send_into_frame`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FramedOutbound {
-    /// The sealed message is at `frame[start..start + len]`; `start` is what the header-length callback chose for
-    /// `endpoint`, so the caller writes the outer headers into `frame[..start]`.
-    Send {
-        /// The peer's current endpoint.
-        endpoint: SocketAddr,
-        /// Where the transport message begins in the frame.
-        start: usize,
         /// Length of the sealed transport message.
         len: usize,
     },
     /// Kept until the handshake that was just requested completes; nothing to send now.
     Staged,
+    /// The room had no buffer (a full ring or batch): nothing was consumed; send the packet again later.
+    NoRoom,
     /// Dropped (already counted).
     Dropped(DropReason),
 }

@@ -6,10 +6,10 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
-use common::{hex, ipv4, Net};
+use common::{hex, ipv4, send_one, Net};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use wgxdp_device::{Device, Inbound, Outbound};
+use wgxdp_device::{Inbound, Outbound};
 
 #[test]
 fn workers_and_control_plane_run_concurrently() {
@@ -29,12 +29,11 @@ fn workers_and_control_plane_run_concurrently() {
             s.spawn(move || {
                 let packet = ipv4("10.0.0.1", "10.0.0.2", 64 + w);
                 for _ in 0..PER_WORKER {
-                    let mut buf = vec![0u8; Device::HEADROOM + packet.len() + Device::TAILROOM];
-                    buf[Device::HEADROOM..Device::HEADROOM + packet.len()].copy_from_slice(&packet);
-                    let Outbound::Send { len, .. } = a.send(&mut buf, packet.len(), now) else {
+                    let (Outbound::Send { .. }, Some((_, mut buf))) = send_one(a, &packet, now)
+                    else {
                         panic!("no session");
                     };
-                    if let Inbound::Tun(r) = b.receive_transport(src_a, &mut buf[..len], now) {
+                    if let Inbound::Tun(r) = b.receive_transport(src_a, &mut buf, now) {
                         assert_eq!(&buf[r], &packet[..]);
                         arrived.fetch_add(1, Ordering::Relaxed);
                     }

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 
 use common::{ipv4, Net};
 use rand::{Rng, RngCore, SeedableRng};
-use wgxdp_device::{Device, DropReason, Inbound, MessageKind, Outbox};
+use wgxdp_device::{Destination, Device, DropReason, Inbound, MessageKind, Outbox};
 use wgxdp_noise::{LocalStatic, PrivateKey, Tai64N, Tunnel};
 
 #[test]
@@ -69,7 +69,7 @@ fn random_truncated_and_flipped_datagrams_are_dropped_and_counted() {
         // Deliberately feed every datagram to both paths, whatever its kind.
         let a = dev.receive_transport(attacker, &mut msg.clone(), net.now);
         let b = dev.receive_handshake(
-            attacker,
+            Destination::routed(attacker),
             &msg,
             net.now,
             net.wall(),

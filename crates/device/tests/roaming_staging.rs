@@ -141,3 +141,47 @@ fn without_private_key_packets_are_dropped_as_no_session() {
         Outbound::Dropped(DropReason::NoSession)
     );
 }
+
+#[test]
+fn replies_leave_from_the_local_address_the_peer_sent_to_until_reconfigured() {
+    use wgxdp_device::LocalAddr;
+    let mut net = Net::pair();
+    net.ping(0, &ipv4("10.0.0.1", "10.0.0.2", 1));
+    // A message from node 0 that arrived at node 1's second address, on interface 7.
+    let local = LocalAddr {
+        ip: "192.0.2.200".parse().unwrap(),
+        ifindex: 7,
+    };
+    let (verdict, sealed) =
+        common::send_one(&net.nodes[0].dev, &ipv4("10.0.0.1", "10.0.0.2", 5), net.now);
+    assert!(matches!(verdict, Outbound::Send { .. }));
+    let (_, mut msg) = sealed.unwrap();
+    let from = net.nodes[0].addr;
+    let mut batch = net.nodes[1].dev.rx_batch(net.now);
+    assert!(matches!(
+        batch.receive_from(from, Some(local), &mut msg),
+        Inbound::Tun(_)
+    ));
+    batch.finish();
+    // Node 1's next message to node 0 leaves from that address.
+    let mut room = common::VecRoom::default();
+    let mut tx = net.nodes[1].dev.tx_batch(net.now);
+    assert!(matches!(
+        tx.send(&ipv4("10.0.0.2", "10.0.0.1", 5), &mut room),
+        Outbound::Send { .. }
+    ));
+    tx.finish();
+    assert_eq!(room.to.unwrap().local, Some(local));
+    assert_eq!(room.to.unwrap().addr, from);
+    // A configured endpoint starts again from the routing choice.
+    let key = common::hex(net.nodes[0].public.as_bytes());
+    net.set(1, &format!("public_key={key}\nendpoint=192.0.2.1:51820\n"));
+    let mut room = common::VecRoom::default();
+    let mut tx = net.nodes[1].dev.tx_batch(net.now);
+    assert!(matches!(
+        tx.send(&ipv4("10.0.0.2", "10.0.0.1", 5), &mut room),
+        Outbound::Send { .. }
+    ));
+    tx.finish();
+    assert_eq!(room.to.unwrap().local, None);
+}

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{ipv4, Net};
-use wgxdp_device::{DropReason, Inbound};
+use wgxdp_device::{Destination, DropReason, Inbound};
 
 #[test]
 fn cookie_dance_then_handshake_completes() {
@@ -179,4 +179,82 @@ fn initiation_from_an_unknown_key_is_counted() {
     net.run();
     assert!(net.nodes[1].dev.counters().dropped(DropReason::UnknownPeer) >= 1);
     assert!(net.nodes[1].tun.is_empty());
+}
+
+#[test]
+fn screening_answers_a_flood_without_diffie_hellman_and_admits_the_rest() {
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+    use wgxdp_device::{Outbox, Screened};
+    let mut net = Net::pair();
+    net.send_tun(0, &ipv4("10.0.0.1", "10.0.0.2", 1));
+    net.tick();
+    let initiation = net.wire.pop_front().expect("node 0 sent an initiation");
+    assert_eq!(initiation.payload.len(), 148);
+    let dev = &net.nodes[1].dev;
+    let mut rng = StdRng::seed_from_u64(9);
+    let mut out = Outbox::new();
+    // Under load, a message without a valid mac2 gets a cookie reply at the screen: no response, no DH.
+    for _ in 0..50 {
+        let verdict = dev.screen_handshake(
+            Destination::routed(initiation.from),
+            &initiation.payload,
+            net.now,
+            true,
+            &mut rng,
+            &mut out,
+        );
+        assert_eq!(verdict, Screened::Answered);
+    }
+    assert_eq!(out.len(), 50);
+    let c = dev.counters();
+    assert_eq!(
+        (
+            c.cookie_replies_sent,
+            c.responses_sent,
+            c.initiations_received
+        ),
+        (50, 0, 0)
+    );
+    // A response to an index nobody has in flight is dropped before any queue.
+    let mut response = vec![0u8; 92];
+    response[0] = 2;
+    response[8..12].copy_from_slice(&0xdead_beefu32.to_le_bytes());
+    let mut garbage = Outbox::new();
+    assert!(matches!(
+        dev.screen_handshake(
+            Destination::routed(initiation.from),
+            &response,
+            net.now,
+            false,
+            &mut rng,
+            &mut garbage
+        ),
+        Screened::Dropped(DropReason::BadMac | DropReason::UnknownIndex)
+    ));
+    // Without load the initiation is admitted, and processing it answers.
+    let mut answer = Outbox::new();
+    assert_eq!(
+        dev.screen_handshake(
+            Destination::routed(initiation.from),
+            &initiation.payload,
+            net.now,
+            false,
+            &mut rng,
+            &mut answer
+        ),
+        Screened::Admit
+    );
+    assert!(answer.is_empty(), "admitting sends nothing yet");
+    let inbound = dev.process_handshake(
+        Destination::routed(initiation.from),
+        &initiation.payload,
+        net.now,
+        net.wall(),
+        &mut rng,
+        &mut answer,
+    );
+    assert_eq!(inbound, Inbound::Consumed);
+    assert_eq!(answer.len(), 1, "the response");
+    assert_eq!(dev.counters().responses_sent, 1);
 }

@@ -81,7 +81,7 @@ pub(crate) enum Split {
 /// Returns the number of IP packets now in `out`. Public so a hand-built super-packet can be
 /// checked without a TUN.
 pub fn split_super_packet(raw: &[u8], out: &mut TunRecvBatch) -> Result<usize, SplitError> {
-    out.load_raw(raw)
+    out.load(raw, true)
 }
 
 /// Core of the splitter. `packet` is the IP packet after the virtio header; segments go to

@@ -1,8 +1,8 @@
 //! Opening the TUN device (tun-rs) and per-worker queue handles.
 
-use crate::tun_batch::{TunRecvBatch, TunSendBatch};
+use crate::tun_batch::TunRecvBatch;
+use crate::tun_write::{TunOffload, TunWriteBatch};
 use crate::udp_socket::wait_for;
-use crate::virtio::VIRTIO_NET_HDR_LEN;
 use nix::poll::PollFlags;
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -28,7 +28,8 @@ pub struct TunConfig {
     pub ipv6: Vec<(Ipv6Addr, u8)>,
     /// virtio-net header offloads (TSO4/TSO6, USO where the kernel has it, checksum offload).
     pub offload: bool,
-    /// Coalesce consecutive TCP/UDP segments of a flow on write (tun-rs GRO). Needs `offload`.
+    /// Coalesce consecutive TCP/UDP segments of a flow into super-packets on write (see `TunWriteBatch`).
+    /// Needs `offload`.
     pub coalesce_writes: bool,
 }
 
@@ -167,42 +168,30 @@ impl TunQueue {
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
-    /// Writes every queued packet, coalescing TCP/UDP segments of one flow when enabled, and
-    /// empties the batch. Returns the number of packets handed over; on error some may have
-    /// been written.
-    pub fn send_batch(&self, batch: &mut TunSendBatch) -> io::Result<usize> {
-        let count = batch.len;
-        let result = self.write_all(batch);
-        batch.clear();
-        result.map(|()| count)
+    /// What a write batch for this queue may coalesce (see [`TunWriteBatch::new`]).
+    pub fn offload(&self) -> TunOffload {
+        TunOffload {
+            vnet: self.vnet,
+            udp: self.vnet && self.dev.udp_gso(),
+            coalesce: self.coalesce,
+        }
     }
 
-    fn write_all(&self, batch: &mut TunSendBatch) -> io::Result<()> {
-        let TunSendBatch { bufs, len, gro, .. } = batch;
-        let bufs = bufs.get_mut(..*len).unwrap_or_default();
-        if bufs.is_empty() {
-            return Ok(());
-        }
-        if self.coalesce {
-            return self
-                .dev
-                .send_multiple(gro, bufs, VIRTIO_NET_HDR_LEN)
-                .map(drop);
-        }
-        // Without coalescing each packet goes out alone; an offload TUN still expects a
-        // (zeroed) virtio header in front.
-        let start = if self.vnet { 0 } else { VIRTIO_NET_HDR_LEN };
-        let mut first_error = None;
-        for buf in bufs.iter_mut() {
-            if let Some(hdr) = buf.get_mut(..VIRTIO_NET_HDR_LEN) {
-                hdr.fill(0);
-            }
-            let packet = buf.get(start..).unwrap_or_default();
-            if let Err(e) = self.dev.send(packet) {
-                first_error.get_or_insert(e);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
+    /// Writes every queued packet or super-packet (one `write` each) and empties the batch. Returns the number of
+    /// packets handed over (every segment of a super-packet counted); on error some may have been written. The
+    /// batch must have been made for this queue's [`offload`](Self::offload).
+    pub fn write_batch(&self, batch: &mut TunWriteBatch) -> io::Result<usize> {
+        let packets = batch.packets();
+        batch
+            .write_each(|bytes| loop {
+                match self.dev.send(bytes) {
+                    Ok(_) => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                }
+            })
+            .map(|_| packets)
+            .map_err(|(_, e)| e)
     }
 
     /// Waits until a packet can be read, or `timeout` passes (`None` waits forever).

@@ -1,6 +1,5 @@
 //! Preallocated buffers for TUN reads (one read, possibly many packets) and batched TUN writes.
 
-use crate::error::BatchError;
 use crate::gso_split::{split_into, Split, SplitError};
 use crate::virtio::{VirtioNetHdr, VIRTIO_NET_HDR_LEN};
 
@@ -118,89 +117,21 @@ impl TunRecvBatch {
         Ok(self.len())
     }
 
-    /// Takes a copy of `raw` (virtio header + packet) as if read from an offload TUN.
-    pub(crate) fn load_raw(&mut self, raw: &[u8]) -> Result<usize, SplitError> {
-        self.reset();
-        let dst = self.raw.get_mut(..raw.len()).ok_or(SplitError::BadHeader(
+    /// Takes a copy of `raw` as if read from a TUN: with `vnet`, a virtio-net header and a (super-)packet, split
+    /// as a real read would be; without, one plain packet. For TUNs that are not kernel devices (tests, in-memory
+    /// pipelines) and hand-built super-packets.
+    pub fn load(&mut self, raw: &[u8], vnet: bool) -> Result<usize, SplitError> {
+        let buffer = self.read_buffer(vnet);
+        let dst = buffer.get_mut(..raw.len()).ok_or(SplitError::BadHeader(
             "packet larger than a TUN read can be",
         ))?;
         dst.copy_from_slice(raw);
-        self.finish_read(raw.len(), true)
+        self.finish_read(raw.len(), vnet)
     }
 
     fn reset(&mut self) {
         self.lens.clear();
         self.whole = false;
         self.raw_len = 0;
-    }
-}
-
-/// IP packets queued for one batched TUN write. Each sits after room for a virtio header in
-/// its own buffer, whose capacity bounds how far consecutive TCP/UDP segments of one flow can
-/// be coalesced into it (tun-rs GRO) before the write.
-pub struct TunSendBatch {
-    pub(crate) bufs: Vec<Vec<u8>>,
-    pub(crate) len: usize,
-    pub(crate) gro: tun_rs::GROTable,
-    max_packet: usize,
-}
-
-impl std::fmt::Debug for TunSendBatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TunSendBatch")
-            .field("len", &self.len)
-            .field("capacity", &self.bufs.len())
-            .field("max_packet", &self.max_packet)
-            .finish()
-    }
-}
-
-impl TunSendBatch {
-    /// Room for `packets` packets of up to `max_packet` bytes, each buffer able to grow by
-    /// coalescing up to `coalesce_room` bytes (use 65 535 for full-size GRO, `max_packet` for none).
-    pub fn new(packets: usize, max_packet: usize, coalesce_room: usize) -> Self {
-        let cap = 2 * VIRTIO_NET_HDR_LEN + coalesce_room.max(max_packet);
-        Self {
-            bufs: (0..packets.max(1))
-                .map(|_| Vec::with_capacity(cap))
-                .collect(),
-            len: 0,
-            gro: tun_rs::GROTable::default(),
-            max_packet,
-        }
-    }
-
-    /// Queues a copy of one IP packet.
-    pub fn push(&mut self, packet: &[u8]) -> Result<(), BatchError> {
-        if packet.is_empty() {
-            return Err(BatchError::Empty);
-        }
-        if packet.len() > self.max_packet {
-            return Err(BatchError::TooLong {
-                len: packet.len(),
-                max: self.max_packet,
-            });
-        }
-        let buf = self.bufs.get_mut(self.len).ok_or(BatchError::Full)?;
-        buf.clear();
-        buf.extend_from_slice(&[0; VIRTIO_NET_HDR_LEN]);
-        buf.extend_from_slice(packet);
-        self.len += 1;
-        Ok(())
-    }
-
-    /// Packets queued.
-    pub fn len(&self) -> usize {
-        self.len
-    }
-
-    /// Whether nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// Drops every queued packet, keeping the buffers.
-    pub fn clear(&mut self) {
-        self.len = 0;
     }
 }

@@ -18,6 +18,8 @@ pub struct UdpSocketOptions {
     pub gro: bool,
     /// Use UDP GSO (UDP_SEGMENT) for runs of equal-size datagrams to one destination.
     pub gso: bool,
+    /// SO_REUSEPORT, for the sockets of a [`crate::SocketGroup`].
+    pub reuse_port: bool,
 }
 
 impl Default for UdpSocketOptions {
@@ -28,6 +30,7 @@ impl Default for UdpSocketOptions {
             fwmark: None,
             gro: true,
             gso: true,
+            reuse_port: false,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Batched receive: recvmmsg into a preallocated [`RecvBatch`], with UDP GRO super-datagrams
 //! exposed together with their segment size.
 
+use crate::pktinfo::PacketInfo;
 use crate::sockaddr::from_storage;
 use crate::udp_scratch::{with_recv, MAX_BATCH};
 use crate::udp_socket::BatchUdpSocket;
@@ -20,6 +21,7 @@ struct RecvMeta {
     len: usize,
     source: SocketAddr,
     segment_size: usize,
+    local: Option<PacketInfo>,
 }
 
 /// Reusable receive buffers for up to [`MAX_BATCH`] messages. Allocated once; receiving
@@ -42,6 +44,8 @@ pub struct Datagram<'a> {
     pub source: SocketAddr,
     /// Size of each coalesced datagram; equals `data.len()` for a plain datagram.
     pub segment_size: usize,
+    /// Where the datagram was addressed and which interface it came in on.
+    pub local: Option<PacketInfo>,
 }
 
 impl<'a> Datagram<'a> {
@@ -105,6 +109,7 @@ impl RecvBatch {
             data: self.buffer.get(start..start + meta.len)?,
             source: meta.source,
             segment_size: meta.segment_size,
+            local: meta.local,
         })
     }
 
@@ -157,11 +162,21 @@ impl BatchUdpSocket {
             let mut lost_control_room = false;
             for (slot, msg) in results.enumerate() {
                 let mut gro_size = None;
+                let mut local = None;
                 let control_ok = match msg.cmsgs() {
                     Ok(cmsgs) => {
                         for cmsg in cmsgs {
-                            if let ControlMessageOwned::UdpGroSegments(size) = cmsg {
-                                gro_size = usize::try_from(size).ok().filter(|s| *s > 0);
+                            match cmsg {
+                                ControlMessageOwned::UdpGroSegments(size) => {
+                                    gro_size = usize::try_from(size).ok().filter(|s| *s > 0);
+                                }
+                                ControlMessageOwned::Ipv4PacketInfo(info) => {
+                                    local = Some(PacketInfo::from_v4(&info));
+                                }
+                                ControlMessageOwned::Ipv6PacketInfo(info) => {
+                                    local = Some(PacketInfo::from_v6(&info));
+                                }
+                                _ => {}
                             }
                         }
                         true
@@ -180,6 +195,7 @@ impl BatchUdpSocket {
                             len: msg.bytes,
                             source,
                             segment_size: gro_size.unwrap_or(msg.bytes),
+                            local,
                         })
                     }
                     _ => *dropped += 1,

@@ -35,8 +35,13 @@ impl RecvScratch {
             self.sets[index] = None;
         }
         self.sets[index].get_or_insert_with(|| {
-            let cmsg = gro.then(|| cmsg_space!(libc::c_int));
-            MultiHeaders::preallocate(MAX_BATCH, cmsg)
+            // Room for the destination address (IP_PKTINFO / IPV6_PKTINFO) and, with GRO, the segment size.
+            let cmsg = if gro {
+                cmsg_space!(libc::c_int, libc::in6_pktinfo)
+            } else {
+                cmsg_space!(libc::in6_pktinfo)
+            };
+            MultiHeaders::preallocate(MAX_BATCH, Some(cmsg))
         })
     }
 
@@ -51,10 +56,12 @@ impl RecvScratch {
     }
 }
 
-/// Send header sets: plain, and one with room for a UDP_SEGMENT cmsg.
+/// Send header sets: plain, with room for a UDP_SEGMENT cmsg, for a source address (PKTINFO), or both.
 pub(crate) struct SendScratch {
     pub(crate) plain: MultiHeaders<SockaddrStorage>,
     pub(crate) gso: MultiHeaders<SockaddrStorage>,
+    pub(crate) source: MultiHeaders<SockaddrStorage>,
+    pub(crate) gso_source: MultiHeaders<SockaddrStorage>,
     pub(crate) addrs: Vec<Option<SockaddrStorage>>,
 }
 
@@ -63,6 +70,11 @@ impl SendScratch {
         Self {
             plain: MultiHeaders::preallocate(MAX_BATCH, None),
             gso: MultiHeaders::preallocate(MAX_BATCH, Some(cmsg_space!(u16))),
+            source: MultiHeaders::preallocate(MAX_BATCH, Some(cmsg_space!(libc::in6_pktinfo))),
+            gso_source: MultiHeaders::preallocate(
+                MAX_BATCH,
+                Some(cmsg_space!(u16, libc::in6_pktinfo)),
+            ),
             addrs: Vec::with_capacity(MAX_BATCH),
         }
     }

@@ -2,6 +2,7 @@
 //! datagrams to one destination into UDP GSO super-datagrams.
 
 use crate::error::BatchError;
+use crate::pktinfo::PacketInfo;
 use crate::sockaddr::to_storage;
 use crate::udp_scratch::{with_send, MAX_BATCH};
 use crate::udp_socket::BatchUdpSocket;
@@ -11,72 +12,83 @@ use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 
+/// Longest a send waits for room in a full socket buffer.
+const SEND_STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// Kernel limit on segments in one GSO send (UDP_MAX_SEGMENTS).
 const MAX_GSO_SEGMENTS: usize = 64;
 /// Largest UDP payload of one IPv4 packet; the GSO super-datagram must fit in it.
 const MAX_GSO_BYTES: usize = 65_507;
 
-/// Datagrams queued for one [`BatchUdpSocket::send_batch`] call, each in its own
-/// preallocated slot; pushing and sending never allocate.
+/// Datagrams queued for one [`BatchUdpSocket::send_batch`] call, packed one after the other in a preallocated
+/// arena; pushing and sending never allocate. A batch holds at most `messages` datagrams and `messages *
+/// slot_len` bytes, so a few large datagrams fit as well as many small ones.
 #[derive(Debug)]
 pub struct SendBatch {
     buffer: Vec<u8>,
-    slot_len: usize,
-    entries: Vec<(usize, SocketAddr)>,
+    /// Bytes of the arena in use.
+    used: usize,
+    max_messages: usize,
+    /// (offset in the arena, length, destination, source address to leave from) per datagram.
+    entries: Vec<(usize, usize, SocketAddr, Option<PacketInfo>)>,
 }
 
 impl SendBatch {
-    /// Room for `messages` datagrams (at least 1) of up to `slot_len` bytes each.
+    /// Room for `messages` datagrams (at least 1) of `slot_len` bytes each on average.
     pub fn new(messages: usize, slot_len: usize) -> Self {
         let messages = messages.max(1);
-        let slot_len = slot_len.max(1);
         Self {
-            buffer: vec![0; messages * slot_len],
-            slot_len,
+            buffer: vec![0; messages * slot_len.max(1)],
+            used: 0,
+            max_messages: messages,
             entries: Vec::with_capacity(messages),
         }
     }
 
     /// Appends a copy of `data` addressed to `dest`.
     pub fn push(&mut self, data: &[u8], dest: SocketAddr) -> Result<(), BatchError> {
-        let slot_len = self.slot_len;
-        if data.len() > slot_len {
+        if data.len() > self.buffer.len() {
             return Err(BatchError::TooLong {
                 len: data.len(),
-                max: slot_len,
+                max: self.buffer.len(),
             });
         }
-        self.push_with(dest, |slot| match slot.get_mut(..data.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(data);
-                data.len()
-            }
-            None => 0,
-        })
-        .map(drop)
+        let slot = self.next_slot_mut(data.len()).ok_or(BatchError::Full)?;
+        slot.copy_from_slice(data);
+        self.commit_slot(data.len(), dest, None);
+        Ok(())
     }
 
-    /// Appends a datagram written in place: `fill` gets the whole free slot and returns how
-    /// many bytes it wrote (clamped to the slot). Lets the caller encrypt straight into the batch.
-    pub fn push_with(
+    /// The next `len` free bytes, to write a datagram into before [`commit_slot`](Self::commit_slot); `None` when
+    /// the batch has no room for that many bytes or no free entry. Writing without committing queues nothing.
+    pub fn next_slot_mut(&mut self, len: usize) -> Option<&mut [u8]> {
+        if self.entries.len() >= self.max_messages {
+            return None;
+        }
+        let end = self.used.checked_add(len)?;
+        self.buffer.get_mut(self.used..end)
+    }
+
+    /// Queues the first `len` bytes just written into [`next_slot_mut`](Self::next_slot_mut) for `dest`, to leave
+    /// from `source` when given (else the routing choice); returns the length queued (0, and nothing queued, when
+    /// they do not fit).
+    pub fn commit_slot(
         &mut self,
+        len: usize,
         dest: SocketAddr,
-        fill: impl FnOnce(&mut [u8]) -> usize,
-    ) -> Result<usize, BatchError> {
-        let index = self.entries.len();
-        let start = index * self.slot_len;
-        let slot = self
-            .buffer
-            .get_mut(start..start + self.slot_len)
-            .ok_or(BatchError::Full)?;
-        let len = fill(slot).min(self.slot_len);
-        self.entries.push((len, dest));
-        Ok(len)
+        source: Option<PacketInfo>,
+    ) -> usize {
+        if self.entries.len() >= self.max_messages || self.used + len > self.buffer.len() {
+            return 0;
+        }
+        self.entries.push((self.used, len, dest, source));
+        self.used += len;
+        len
     }
 
     /// Forgets every queued datagram, keeping the buffers.
     pub fn clear(&mut self) {
         self.entries.clear();
+        self.used = 0;
     }
 
     /// Queued datagrams.
@@ -91,19 +103,23 @@ impl SendBatch {
 
     /// How many datagrams fit.
     pub fn capacity(&self) -> usize {
-        self.buffer.len() / self.slot_len
+        self.max_messages
     }
 
-    /// Longest datagram a slot holds.
-    pub fn slot_len(&self) -> usize {
-        self.slot_len
+    /// Bytes queued.
+    pub fn bytes(&self) -> usize {
+        self.used
     }
 
     /// The `index`-th queued datagram and its destination.
     pub fn get(&self, index: usize) -> Option<(&[u8], SocketAddr)> {
-        let (len, dest) = *self.entries.get(index)?;
-        let start = index * self.slot_len;
+        let (start, len, dest, _) = *self.entries.get(index)?;
         Some((self.buffer.get(start..start + len)?, dest))
+    }
+
+    /// The source address the `index`-th datagram asks to leave from.
+    pub fn source(&self, index: usize) -> Option<PacketInfo> {
+        self.entries.get(index).and_then(|e| e.3)
     }
 }
 
@@ -114,6 +130,8 @@ pub(crate) struct SendUnit {
     pub(crate) first: usize,
     pub(crate) count: usize,
     pub(crate) segment: u16,
+    /// The source address every datagram of the unit leaves from (`None`: the routing choice).
+    pub(crate) source: Option<PacketInfo>,
 }
 
 /// Splits `lens[..]`/`dests[..]` (one window of the batch, starting at batch index `base`) into
@@ -124,14 +142,17 @@ pub(crate) fn plan_units(
     batch: &SendBatch,
     range: std::ops::Range<usize>,
     gso: bool,
+    sourceless_until: usize,
     out: &mut [SendUnit],
 ) -> usize {
+    let source_of = |i: usize| batch.source(i).filter(|_| i >= sourceless_until);
     let mut units = 0;
     let mut i = range.start;
     while i < range.end && units < out.len() {
         let Some((first_data, dest)) = batch.get(i) else {
             break;
         };
+        let source = source_of(i);
         let segment = first_data.len();
         let mut count = 1;
         let mut total = segment;
@@ -141,7 +162,12 @@ pub(crate) fn plan_units(
                     break;
                 };
                 let len = data.len();
-                if next_dest != dest || len > segment || len == 0 || total + len > MAX_GSO_BYTES {
+                if next_dest != dest
+                    || source_of(i + count) != source
+                    || len > segment
+                    || len == 0
+                    || total + len > MAX_GSO_BYTES
+                {
                     break;
                 }
                 count += 1;
@@ -164,6 +190,7 @@ pub(crate) fn plan_units(
                 first: i,
                 count,
                 segment,
+                source,
             };
         }
         units += 1;
@@ -184,6 +211,10 @@ enum CallResult {
     /// A segment exceeds the route MTU (EMSGSIZE): resend this unit plainly so the kernel
     /// fragments it, but keep GSO for the rest.
     GsoTooLarge,
+    /// The source address asked for is not (or no longer) ours (EINVAL, EADDRNOTAVAIL, or ENETUNREACH from the
+    /// route lookup with it): resend the unit
+    /// from the routing choice.
+    SourceRefused,
 }
 
 impl BatchUdpSocket {
@@ -197,6 +228,8 @@ impl BatchUdpSocket {
         let mut next = 0;
         // Datagrams before this index must go out without GSO (after a GsoTooLarge).
         let mut plain_until = 0;
+        // Datagrams before this index leave from the routing choice (after a SourceRefused).
+        let mut sourceless_until = 0;
         while next < batch.len() {
             let (end, gso) = if next < plain_until {
                 (plain_until.min(next + MAX_BATCH), false)
@@ -204,7 +237,7 @@ impl BatchUdpSocket {
                 ((next + MAX_BATCH).min(batch.len()), self.gso_enabled())
             };
             let mut units = [SendUnit::default(); MAX_BATCH];
-            let planned = plan_units(batch, next..end, gso, &mut units);
+            let planned = plan_units(batch, next..end, gso, sourceless_until, &mut units);
             let mut iov = [IoSlice::new(&[]); MAX_BATCH];
             for (k, slot) in iov.iter_mut().enumerate().take(end - next) {
                 if let Some((data, _)) = batch.get(next + k) {
@@ -240,6 +273,11 @@ impl BatchUdpSocket {
                         restart_at = Some(units[u].first);
                         break;
                     }
+                    Ok(CallResult::SourceRefused) => {
+                        sourceless_until = units[u].first + units[u].count;
+                        restart_at = Some(units[u].first);
+                        break;
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -265,9 +303,11 @@ impl BatchUdpSocket {
         iov: &[IoSlice<'_>; MAX_BATCH],
         base: usize,
     ) -> io::Result<CallResult> {
-        let Some(segment) = units.first().map(|u| u.segment) else {
+        let Some((segment, source)) = units.first().map(|u| (u.segment, u.source)) else {
             return Ok(CallResult::Sent(0));
         };
+        let v4_info = source.and_then(PacketInfo::to_v4);
+        let v6_info = source.and_then(PacketInfo::to_v6);
         let mut unit_iovs: [&[IoSlice<'_>]; MAX_BATCH] = [&[]; MAX_BATCH];
         for (slot, unit) in unit_iovs.iter_mut().zip(units) {
             let start = unit.first - base;
@@ -280,34 +320,53 @@ impl BatchUdpSocket {
                     .iter()
                     .map(|u| batch.get(u.first).map(|(_, dest)| to_storage(dest))),
             );
-            let result = if segment == 0 {
-                let cmsgs: [ControlMessage<'_>; 0] = [];
-                sendmmsg(
-                    self.as_raw_fd(),
-                    &mut scratch.plain,
-                    unit_iovs[..units.len()].iter(),
-                    &scratch.addrs,
-                    cmsgs,
-                    MsgFlags::empty(),
-                )
-                .map(|r| r.count())
-            } else {
-                let cmsgs = [ControlMessage::UdpGsoSegments(&segment)];
-                sendmmsg(
-                    self.as_raw_fd(),
-                    &mut scratch.gso,
-                    unit_iovs[..units.len()].iter(),
-                    &scratch.addrs,
-                    cmsgs,
-                    MsgFlags::empty(),
-                )
-                .map(|r| r.count())
+            // At most two control messages: the GSO segment size, and the source address.
+            let mut cmsg_array = [ControlMessage::UdpGsoSegments(&segment); 2];
+            let mut n_cmsgs = usize::from(segment != 0);
+            let pktinfo = match (&v4_info, &v6_info) {
+                (Some(info), _) => Some(ControlMessage::Ipv4PacketInfo(info)),
+                (None, Some(info)) => Some(ControlMessage::Ipv6PacketInfo(info)),
+                (None, None) => None,
             };
+            if let Some(pktinfo) = pktinfo {
+                if let Some(slot) = cmsg_array.get_mut(n_cmsgs) {
+                    *slot = pktinfo;
+                }
+                n_cmsgs += 1;
+            }
+            let cmsgs = cmsg_array.get(..n_cmsgs).unwrap_or_default();
+            let headers = match (segment != 0, pktinfo.is_some()) {
+                (false, false) => &mut scratch.plain,
+                (true, false) => &mut scratch.gso,
+                (false, true) => &mut scratch.source,
+                (true, true) => &mut scratch.gso_source,
+            };
+            let result = sendmmsg(
+                self.as_raw_fd(),
+                headers,
+                unit_iovs[..units.len()].iter(),
+                &scratch.addrs,
+                cmsgs,
+                MsgFlags::empty(),
+            )
+            .map(|r| r.count());
             return match result {
                 Ok(n) => Ok(CallResult::Sent(n)),
+                Err(Errno::EINVAL | Errno::EADDRNOTAVAIL | Errno::ENETUNREACH)
+                    if pktinfo.is_some() =>
+                {
+                    Ok(CallResult::SourceRefused)
+                }
                 Err(Errno::EINTR) => continue,
                 Err(Errno::EAGAIN) => {
-                    self.wait_writable(None)?;
+                    // A full send buffer drains in microseconds; one that does not drain within the bound is
+                    // stuck (a wedged device): give the batch up rather than the thread.
+                    if !self.wait_writable(Some(SEND_STALL_LIMIT))? {
+                        return Err(io::Error::new(
+                            io::ErrorKind::TimedOut,
+                            "send buffer stayed full for a second",
+                        ));
+                    }
                     continue;
                 }
                 Err(e) => Ok(classify_error(e, segment != 0)),
@@ -328,9 +387,10 @@ fn classify_error(errno: Errno, gso: bool) -> CallResult {
 /// End (exclusive) of the run of units starting at `start` that can share one sendmmsg call,
 /// i.e. one UDP_SEGMENT value (nix applies the same control messages to every message).
 fn group_end(units: &[SendUnit], start: usize) -> usize {
-    let segment = units.get(start).map(|u| u.segment);
+    // One sendmmsg carries one set of control messages: its units share segment size and source address.
+    let key = units.get(start).map(|u| (u.segment, u.source));
     let mut end = start;
-    while end < units.len() && units.get(end).map(|u| u.segment) == segment {
+    while end < units.len() && units.get(end).map(|u| (u.segment, u.source)) == key {
         end += 1;
     }
     end
@@ -351,7 +411,7 @@ mod tests {
 
     fn plan(batch: &SendBatch, gso: bool) -> Vec<SendUnit> {
         let mut out = [SendUnit::default(); MAX_BATCH];
-        let n = plan_units(batch, 0..batch.len(), gso, &mut out);
+        let n = plan_units(batch, 0..batch.len(), gso, 0, &mut out);
         out[..n].to_vec()
     }
 
@@ -365,17 +425,20 @@ mod tests {
                 SendUnit {
                     first: 0,
                     count: 4,
-                    segment: 100
+                    segment: 100,
+                    source: None
                 },
                 SendUnit {
                     first: 4,
                     count: 1,
-                    segment: 0
+                    segment: 0,
+                    source: None
                 },
                 SendUnit {
                     first: 5,
                     count: 1,
-                    segment: 0
+                    segment: 0,
+                    source: None
                 },
             ]
         );
@@ -415,7 +478,8 @@ mod tests {
             SendUnit {
                 first: 0,
                 count: 1,
-                segment: 0
+                segment: 0,
+                source: None
             }
         );
         assert_eq!(
@@ -423,7 +487,8 @@ mod tests {
             SendUnit {
                 first: 1,
                 count: 2,
-                segment: 60
+                segment: 60,
+                source: None
             }
         );
     }
@@ -458,26 +523,50 @@ mod tests {
     }
 
     #[test]
-    fn group_end_splits_by_segment() {
+    fn group_end_splits_by_segment_and_source() {
+        let other = Some(PacketInfo {
+            local: "198.18.0.9".parse().unwrap(),
+            ifindex: 2,
+        });
+        let unit = |first, count, segment, source| SendUnit {
+            first,
+            count,
+            segment,
+            source,
+        };
         let units = [
-            SendUnit {
-                first: 0,
-                count: 2,
-                segment: 9,
-            },
-            SendUnit {
-                first: 2,
-                count: 3,
-                segment: 9,
-            },
-            SendUnit {
-                first: 5,
-                count: 1,
-                segment: 0,
-            },
+            unit(0, 2, 9, None),
+            unit(2, 3, 9, None),
+            unit(5, 1, 0, None),
+            unit(6, 1, 0, other),
+            unit(7, 1, 0, other),
         ];
         assert_eq!(group_end(&units, 0), 2);
         assert_eq!(group_end(&units, 2), 3);
+        assert_eq!(group_end(&units, 3), 5);
+    }
+
+    #[test]
+    fn a_source_change_breaks_a_gso_run() {
+        let mut batch = SendBatch::new(4, 2000);
+        let dest = SocketAddr::from(([198, 18, 0, 1], 9));
+        let from = PacketInfo {
+            local: "198.18.0.2".parse().unwrap(),
+            ifindex: 3,
+        };
+        for source in [None, None, Some(from), Some(from)] {
+            let slot = batch.next_slot_mut(100).unwrap();
+            slot.fill(1);
+            batch.commit_slot(100, dest, source);
+        }
+        let mut out = [SendUnit::default(); 8];
+        let n = plan_units(&batch, 0..4, true, 0, &mut out);
+        assert_eq!(n, 2);
+        assert_eq!((out[0].count, out[0].source), (2, None));
+        assert_eq!((out[1].count, out[1].source), (2, Some(from)));
+        // After a refused source, the same datagrams leave from the routing choice.
+        let n = plan_units(&batch, 0..4, true, 4, &mut out);
+        assert_eq!((n, out[0].count, out[0].source), (1, 4, None));
     }
 
     #[test]

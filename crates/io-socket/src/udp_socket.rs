@@ -96,9 +96,18 @@ impl BatchUdpSocket {
             // Lets a separate IPv4 socket own the same port number.
             setsockopt(&fd, sockopt::Ipv6V6Only, &true)?;
         }
+        if opts.reuse_port {
+            setsockopt(&fd, sockopt::ReusePort, &true)?;
+        }
         let buffers = set_buffers(&fd, opts)?;
         if let Some(mark) = opts.fwmark {
             setsockopt(&fd, sockopt::Mark, &mark)?;
+        }
+        // The destination address of every datagram, so replies can leave from it (see pktinfo.rs).
+        if addr.is_ipv6() {
+            setsockopt(&fd, sockopt::Ipv6RecvPacketInfo, &true)?;
+        } else {
+            setsockopt(&fd, sockopt::Ipv4PacketInfo, &true)?;
         }
         // GRO/GSO are optional kernel features (4.18 / 5.0): absence just means per-datagram I/O.
         let gro = opts.gro && setsockopt(&fd, sockopt::UdpGroSegment, &true).is_ok();

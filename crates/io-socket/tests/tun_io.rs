@@ -6,7 +6,9 @@ use common::{checksums_valid, parse, tun_name, udp_packet};
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 use wgxdp_io_socket::netns::{enter_scratch_netns, ip_output};
-use wgxdp_io_socket::{TunConfig, TunDevice, TunQueue, TunRecvBatch, TunSendBatch, DEFAULT_MTU};
+use wgxdp_io_socket::{
+    TunConfig, TunDevice, TunOffload, TunQueue, TunRecvBatch, TunWriteBatch, DEFAULT_MTU,
+};
 
 fn open_tun(offload: bool, coalesce: bool, queues: usize) -> TunDevice {
     let mut config = TunConfig::new(tun_name());
@@ -109,7 +111,7 @@ fn udp_datagram_routed_into_tun_without_offload() {
 fn kernel_receives_written_packets(offload: bool, coalesce: bool) {
     let tun = open_tun(offload, coalesce, 1);
     let queue = &tun.queues()[0];
-    let mut batch = TunSendBatch::new(16, 1420, 65_535);
+    let mut batch = TunWriteBatch::new(16, 1420, queue.offload());
     for (local, remote) in [("100.64.0.1", "100.64.0.2"), ("fd00::1", "fd00::2")] {
         let local: IpAddr = local.parse().unwrap();
         let remote: IpAddr = remote.parse().unwrap();
@@ -123,7 +125,7 @@ fn kernel_receives_written_packets(offload: bool, coalesce: bool) {
                 .push(&udp_packet(remote, 5555, local, port, &payload))
                 .unwrap();
         }
-        assert_eq!(queue.send_batch(&mut batch).unwrap(), 4);
+        assert_eq!(queue.write_batch(&mut batch).unwrap(), 4);
         assert!(batch.is_empty());
         let mut buf = [0u8; 2048];
         for i in 0..4u8 {
@@ -168,7 +170,7 @@ fn tcp_syn_read_from_tun_has_completed_checksum() {
 
 #[test]
 fn oversized_push_is_rejected() {
-    let mut batch = TunSendBatch::new(1, 100, 100);
+    let mut batch = TunWriteBatch::new(1, 100, TunOffload::default());
     assert!(batch.push(&[0x45; 101]).is_err());
     assert!(batch.push(&[]).is_err());
     batch.push(&[0x45; 100]).unwrap();

@@ -375,3 +375,75 @@ fn unroutable_destination_is_dropped_not_fatal() {
         "all failed: the error is reported"
     );
 }
+
+#[test]
+fn replies_leave_from_the_address_the_peer_sent_to() {
+    if !enter_scratch_netns("replies_leave_from_the_address_the_peer_sent_to").unwrap() {
+        return;
+    }
+    // Two local addresses per family: the gateway listens on the wildcard and must answer from the one it was
+    // asked on (over IPv6 the kernel would otherwise pick the newest address).
+    ip(&["addr", "add", "198.18.7.1/24", "dev", "lo"]).unwrap();
+    ip(&["addr", "add", "198.18.7.2/24", "dev", "lo"]).unwrap();
+    ip(&["-6", "addr", "add", "fd00:7::1/64", "dev", "lo", "nodad"]).unwrap();
+    ip(&["-6", "addr", "add", "fd00:7::2/64", "dev", "lo", "nodad"]).unwrap();
+    for (wildcard, peer_addr, targets) in [
+        (
+            "0.0.0.0:0",
+            "198.18.7.1:0",
+            ["198.18.7.1:P", "198.18.7.2:P"],
+        ),
+        (
+            "[::]:0",
+            "[fd00:7::1]:0",
+            ["[fd00:7::1]:P", "[fd00:7::2]:P"],
+        ),
+    ] {
+        answer_from_each(wildcard, peer_addr, &targets);
+    }
+}
+
+fn answer_from_each(wildcard: &str, peer_addr: &str, targets: &[&str]) {
+    let opts = UdpSocketOptions::default();
+    let gateway = BatchUdpSocket::bind(wildcard.parse().unwrap(), &opts).unwrap();
+    let port = gateway.local_addr().port();
+    let peer = BatchUdpSocket::bind(peer_addr.parse().unwrap(), &opts).unwrap();
+    let mut batch = RecvBatch::new(8);
+    for target in targets {
+        let to: SocketAddr = target.replace('P', &port.to_string()).parse().unwrap();
+        let mut send = SendBatch::new(1, 100);
+        send.push(b"ask", to).unwrap();
+        assert_eq!(peer.send_batch(&send).unwrap(), 1);
+        assert!(gateway.wait_readable(Some(Duration::from_secs(5))).unwrap());
+        gateway.recv_batch(&mut batch).unwrap();
+        let asked = batch.get(0).unwrap();
+        let local = asked
+            .local
+            .expect("the destination address of the datagram");
+        assert_eq!(local.local, to.ip());
+        assert_ne!(local.ifindex, 0);
+        let (from, source) = (asked.source, asked.local);
+        let mut reply = SendBatch::new(1, 100);
+        let slot = reply.next_slot_mut(5).unwrap();
+        slot.copy_from_slice(b"reply");
+        reply.commit_slot(5, from, source);
+        assert_eq!(gateway.send_batch(&reply).unwrap(), 1);
+        let got = recv_datagrams(&peer, &mut batch, 1);
+        assert_eq!(got[0].source, to, "the reply came from the address asked");
+    }
+    // A source address that is not (any longer) ours: the datagram still leaves, from the routing choice.
+    let gone = wgxdp_io_socket::PacketInfo {
+        local: if peer.local_addr().is_ipv4() {
+            "198.18.9.9".parse().unwrap()
+        } else {
+            "fd00:9::9".parse().unwrap()
+        },
+        ifindex: 0,
+    };
+    let mut reply = SendBatch::new(1, 100);
+    reply.next_slot_mut(4).unwrap().copy_from_slice(b"late");
+    reply.commit_slot(4, peer.local_addr(), Some(gone));
+    assert_eq!(gateway.send_batch(&reply).unwrap(), 1);
+    let got = recv_datagrams(&peer, &mut batch, 1);
+    assert_eq!(got[0].data, b"late");
+}

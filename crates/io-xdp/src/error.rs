@@ -3,6 +3,8 @@
 use std::fmt;
 use std::io;
 
+use crate::xdp_occupant::XdpOccupant;
+
 /// Everything that can go wrong while loading the steering program, opening AF_XDP sockets or resolving next hops.
 #[derive(Debug)]
 pub enum XdpError {
@@ -46,6 +48,31 @@ pub enum XdpError {
     },
     /// A netlink request failed or its answer could not be decoded.
     Netlink(String),
+    /// The kernel refused to attach the program in every mode tried.
+    Attach {
+        /// The link.
+        ifname: String,
+        /// Each attempt and its error, in order (native first under `AttachMode::Auto`).
+        attempts: Vec<String>,
+        /// What holds the link's XDP hook (empty when nothing does).
+        occupants: Vec<XdpOccupant>,
+    },
+}
+
+/// `error: cause: cause ...`: an error with its whole `source()` chain, so that the errno at the bottom is shown
+/// (aya's "`bpf_link_create` failed" says nothing without it).
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 impl XdpError {
@@ -75,9 +102,15 @@ impl fmt::Display for XdpError {
                 write!(f, "no interface named {name:?} in this network namespace")
             }
             Self::MissingObject(name) => write!(f, "the embedded XDP object has no {name}"),
-            Self::Load(source) => write!(f, "loading the XDP object failed: {source}"),
-            Self::Program { action, source } => write!(f, "{action}: {source}"),
-            Self::Map { action, source } => write!(f, "{action}: {source}"),
+            Self::Load(source) => write!(
+                f,
+                "loading the XDP object failed: {}",
+                with_causes(source.as_ref())
+            ),
+            Self::Program { action, source } => {
+                write!(f, "{action}: {}", with_causes(source.as_ref()))
+            }
+            Self::Map { action, source } => write!(f, "{action}: {}", with_causes(source.as_ref())),
             Self::Socket { op, errno } => {
                 write!(
                     f,
@@ -88,6 +121,25 @@ impl fmt::Display for XdpError {
             Self::InvalidConfig(what) => write!(f, "invalid AF_XDP configuration: {what}"),
             Self::Io { op, source } => write!(f, "{op}: {source}"),
             Self::Netlink(what) => write!(f, "netlink: {what}"),
+            Self::Attach {
+                ifname,
+                attempts,
+                occupants,
+            } => {
+                write!(
+                    f,
+                    "cannot attach the XDP program to {ifname}: {}",
+                    attempts.join("; ")
+                )?;
+                for occupant in occupants {
+                    write!(
+                        f,
+                        "; {ifname} already has an {occupant}: {}",
+                        occupant.remedy(ifname)
+                    )?;
+                }
+                Ok(())
+            }
         }
     }
 }

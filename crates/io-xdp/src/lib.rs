@@ -1,8 +1,11 @@
 //! Kernel-bypass I/O of wgxdp: the XDP steering program and its loader, AF_XDP sockets over a UMEM with batch
-//! receive and transmit, adaptive (spin-then-sleep) polling, and next-hop MAC resolution over netlink.
+//! receive and transmit, readiness checks on the rings themselves, and next-hop MAC resolution over netlink.
+//!
+//! It also answers two questions about a TUN descriptor for the daemon (its name, its network namespace: the TUN
+//! ioctls of `tun_netns.rs`) and follows interfaces over rtnetlink (`link_monitor.rs`).
 //!
 //! This is the only crate of the workspace allowed to contain `unsafe` code. It is confined to the UMEM mapping
-//! (`umem.rs`) and one `poll()` call (`xsk_socket.rs`); every block carries a `// SAFETY:` comment (enforced by
+//! (`umem.rs`), one `poll()` call (`xsk_socket.rs`) and the two TUN ioctls (`tun_netns.rs`); every block carries a `// SAFETY:` comment (enforced by
 //! clippy's `undocumented_unsafe_blocks`).
 //!
 //! Typical use, per RX queue `q` of the interface, in one worker thread each:
@@ -24,23 +27,27 @@
 //! # Ok(()) }
 //! ```
 
-pub mod adaptive_poll;
 pub mod error;
 pub mod frame_pool;
+pub mod link_monitor;
 pub mod neighbour;
 mod netlink_route;
 pub mod steer_counters;
 pub mod steer_program;
+pub mod tun_netns;
 pub mod umem;
+pub mod xdp_occupant;
 pub mod xsk_counters;
 pub mod xsk_socket;
 
-pub use adaptive_poll::{AdaptivePoll, PollStep};
 pub use error::{Result, XdpError};
 pub use frame_pool::{FramePool, PoolError};
+pub use link_monitor::{LinkEvent, LinkMonitor, LinkState};
 pub use neighbour::{NeighbourCache, NextHop};
 pub use steer_counters::{SteerCounters, SteerReason};
-pub use steer_program::{AttachMode, SteerConfig, XdpProgram};
+pub use steer_program::{AttachMode, SteerConfig, XdpProgram, XDP_PACKET_HEADROOM};
+pub use tun_netns::{tun_name, tun_netns};
 pub use umem::{FrameSize, Umem};
+pub use xdp_occupant::{OccupiedMode, XdpOccupant};
 pub use xsk_counters::{KernelXskStats, XskCounters};
-pub use xsk_socket::{BindMode, BoundMode, XskConfig, XskSocket};
+pub use xsk_socket::{BindMode, BoundMode, TxFrame, XskConfig, XskSocket};

@@ -4,15 +4,20 @@
 //! Resolution never triggers ARP or neighbour discovery itself. While the neighbour is unknown `resolve` answers
 //! `None` and the caller sends through the kernel socket instead; that send makes the kernel resolve the neighbour,
 //! and a later `resolve` (after the cache refreshes) finds it.
+//!
+//! The cache also listens to the kernel's route, address and neighbour events (looked at every 10 ms at most, when
+//! it is used): any of them empties it, so a new route or a removed address counts within milliseconds, not at
+//! the next refresh.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use netlink_packet_route::neighbour::NeighbourState;
+use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use wgxdp_wire::MacAddr;
 
-use crate::error::Result;
+use crate::error::{Result, XdpError};
 use crate::netlink_route::{NeighbourEntry, RouteInfo, RtNetlink};
 
 /// Where to send a frame for one destination.
@@ -44,6 +49,56 @@ fn usable(state: NeighbourState) -> bool {
     )
 }
 
+/// RTMGRP_NEIGH | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE.
+const TABLE_GROUPS: u32 = 0x4 | 0x10 | 0x40 | 0x100 | 0x400;
+/// How often the event socket is looked at, at most.
+const EVENT_CHECK: Duration = Duration::from_millis(10);
+
+/// The kernel's route, address and neighbour change notifications, read without blocking.
+struct TableEvents {
+    socket: Socket,
+    buffer: Vec<u8>,
+    checked: Instant,
+}
+
+impl TableEvents {
+    fn open() -> Result<Self> {
+        let io = |op: &'static str| move |source| XdpError::Io { op, source };
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(io("opening a netlink socket"))?;
+        socket
+            .bind(&SocketAddr::new(0, TABLE_GROUPS))
+            .map_err(io("subscribing to route, address and neighbour events"))?;
+        socket
+            .set_non_blocking(true)
+            .map_err(io("making the table-event socket non-blocking"))?;
+        Ok(Self {
+            socket,
+            buffer: Vec::with_capacity(1 << 16),
+            checked: Instant::now(),
+        })
+    }
+
+    /// Whether anything changed since the last look (at most every [`EVENT_CHECK`]); drains what is queued.
+    fn changed(&mut self, now: Instant) -> bool {
+        if now.duration_since(self.checked) < EVENT_CHECK {
+            return false;
+        }
+        self.checked = now;
+        let mut changed = false;
+        // Bounded: a namespace flooding events cannot keep the caller here.
+        for _ in 0..64 {
+            self.buffer.clear();
+            match self.socket.recv(&mut self.buffer, 0) {
+                Ok(_) => changed = true,
+                // ENOBUFS: events were lost, which is a change too.
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => changed = true,
+                Err(_) => break,
+            }
+        }
+        changed
+    }
+}
+
 struct CachedRoute {
     route: RouteInfo,
     fetched: Instant,
@@ -53,6 +108,7 @@ struct CachedRoute {
 /// refresh interval, and sooner (at most every eighth of it) while a neighbour is missing.
 pub struct NeighbourCache {
     netlink: RtNetlink,
+    events: Option<TableEvents>,
     refresh: Duration,
     routes: HashMap<IpAddr, CachedRoute>,
     neighbours: HashMap<(u32, IpAddr), MacAddr>,
@@ -61,11 +117,23 @@ pub struct NeighbourCache {
     netlink_queries: u64,
 }
 
+impl std::fmt::Debug for NeighbourCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NeighbourCache")
+            .field("routes", &self.routes.len())
+            .field("neighbours", &self.neighbours.len())
+            .field("netlink_queries", &self.netlink_queries)
+            .finish_non_exhaustive()
+    }
+}
+
 impl NeighbourCache {
     /// Opens a netlink socket in the calling thread's network namespace.
     pub fn new(refresh: Duration) -> Result<Self> {
         Ok(Self {
             netlink: RtNetlink::open()?,
+            // Without events the cache still refreshes on its own, only later.
+            events: TableEvents::open().ok(),
             refresh,
             routes: HashMap::new(),
             neighbours: HashMap::new(),
@@ -114,6 +182,13 @@ impl NeighbourCache {
         }))
     }
 
+    /// The interface the kernel's route to `destination` leaves through (cached like every route), or `None`
+    /// without a unicast route.
+    pub fn route_ifindex(&mut self, destination: IpAddr) -> Result<Option<u32>> {
+        let route = self.route(destination, Instant::now())?;
+        Ok(route.oif.filter(|_| route.unicast))
+    }
+
     /// Forgets everything, so the next lookups ask the kernel again (e.g. after a route or link change).
     pub fn invalidate(&mut self) {
         self.routes.clear();
@@ -128,6 +203,9 @@ impl NeighbourCache {
     }
 
     fn route(&mut self, destination: IpAddr, now: Instant) -> Result<RouteInfo> {
+        if self.events.as_mut().is_some_and(|e| e.changed(now)) {
+            self.invalidate();
+        }
         if let Some(cached) = self.routes.get(&destination) {
             if now.duration_since(cached.fetched) < self.refresh {
                 return Ok(cached.route);

@@ -1,12 +1,13 @@
-//! A small blocking rtnetlink client: one route lookup, one neighbour-table dump, one link query. No async runtime:
-//! the data path never calls it directly, only the next-hop cache does, and rarely.
+//! A small blocking rtnetlink client: route lookups, neighbour-table dumps, link queries and the XDP detach of
+//! `ip link set dev X xdp off`. No async runtime: the data path never calls it directly, only the next-hop cache,
+//! the link monitor and the XDP loader do, and rarely.
 
 use std::net::IpAddr;
 
 use netlink_packet_core::{
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_DUMP, NLM_F_REQUEST,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
-use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkMessage, LinkXdp};
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
 };
@@ -16,6 +17,7 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use wgxdp_wire::MacAddr;
 
 use crate::error::{Result, XdpError};
+use crate::link_monitor::LinkState;
 
 /// The kernel's answer to `ip route get DST`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +53,28 @@ fn mac_of(bytes: &[u8]) -> Option<MacAddr> {
     <[u8; 6]>::try_from(bytes).ok().map(MacAddr)
 }
 
+/// Decodes every message of one netlink datagram (answers and multicast events alike).
+pub(crate) fn decode_messages(bytes: &[u8]) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>> {
+    let mut messages = Vec::new();
+    let mut rest = bytes;
+    while rest.len() >= 4 {
+        let length = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+        if length < 16 || length > rest.len() {
+            return Err(XdpError::Netlink(format!("bad message length {length}")));
+        }
+        let (one, tail) = rest.split_at(length);
+        // Messages are padded to 4 bytes; the last one may not be.
+        rest = tail
+            .get(length.next_multiple_of(4) - length..)
+            .unwrap_or(&[]);
+        messages.push(
+            NetlinkMessage::<RouteNetlinkMessage>::deserialize(one)
+                .map_err(|e| XdpError::Netlink(format!("undecodable message: {e}")))?,
+        );
+    }
+    Ok(messages)
+}
+
 /// A connected `NETLINK_ROUTE` socket.
 pub(crate) struct RtNetlink {
     socket: Socket,
@@ -75,8 +99,9 @@ impl RtNetlink {
         })
     }
 
-    /// Sends one request and collects every inner message of the answer (a single reply, or a dump up to DONE).
-    fn request(
+    /// Sends one request and collects every inner message of the answer (a single reply, or a dump up to DONE, or
+    /// nothing for an acknowledged change).
+    pub(crate) fn request(
         &mut self,
         message: RouteNetlinkMessage,
         flags: u16,
@@ -104,19 +129,7 @@ impl RtNetlink {
                     op: "receiving a netlink answer",
                     source,
                 })?;
-            let mut rest = self.buffer.as_slice();
-            while rest.len() >= 4 {
-                let length = u32::from_ne_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-                if length < 16 || length > rest.len() {
-                    return Err(XdpError::Netlink(format!("bad message length {length}")));
-                }
-                let (one, tail) = rest.split_at(length);
-                // Messages are padded to 4 bytes; the last one may not be.
-                rest = tail
-                    .get(length.next_multiple_of(4) - length..)
-                    .unwrap_or(&[]);
-                let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(one)
-                    .map_err(|e| XdpError::Netlink(format!("undecodable answer: {e}")))?;
+            for message in decode_messages(&self.buffer)? {
                 if message.header.sequence_number != self.sequence {
                     continue; // a late answer to an earlier request
                 }
@@ -213,6 +226,66 @@ impl RtNetlink {
             }
         }
         Ok(entries)
+    }
+
+    /// `ip link show dev NAME`: the interface's index, name and MTU, or `None` when there is none of that name.
+    pub fn link_by_name(&mut self, name: &str) -> Result<Option<LinkState>> {
+        let mut request = LinkMessage::default();
+        request
+            .attributes
+            .push(LinkAttribute::IfName(name.to_string()));
+        self.one_link(request)
+    }
+
+    /// The interface with index `ifindex`, or `None` when there is none.
+    pub fn link_by_index(&mut self, ifindex: u32) -> Result<Option<LinkState>> {
+        let mut request = LinkMessage::default();
+        request.header.index = ifindex;
+        self.one_link(request)
+    }
+
+    fn one_link(&mut self, request: LinkMessage) -> Result<Option<LinkState>> {
+        match self.request(RouteNetlinkMessage::GetLink(request), 0) {
+            Ok(answers) => Ok(answers.iter().find_map(|answer| match answer {
+                RouteNetlinkMessage::NewLink(link) => Some(LinkState::of(link)),
+                _ => None,
+            })),
+            Err(e) if e.errno() == Some(libc::ENODEV) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The `IFLA_XDP` attributes of interface `ifindex`: what XDP program is attached, in which mode.
+    pub fn link_xdp(&mut self, ifindex: u32) -> Result<Vec<LinkXdp>> {
+        let mut request = LinkMessage::default();
+        request.header.index = ifindex;
+        let answers = self.request(RouteNetlinkMessage::GetLink(request), 0)?;
+        Ok(answers
+            .into_iter()
+            .filter_map(|answer| match answer {
+                RouteNetlinkMessage::NewLink(link) => Some(link.attributes),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|attribute| match attribute {
+                LinkAttribute::Xdp(xdp) => Some(xdp),
+                _ => None,
+            })
+            .flatten()
+            .collect())
+    }
+
+    /// `ip link set dev X xdp off` for the mode in `flags` (`XDP_FLAGS_SKB_MODE`, `_DRV_MODE` or `_HW_MODE`):
+    /// removes a program attached over netlink (one held by a BPF link refuses with EBUSY).
+    pub fn xdp_off(&mut self, ifindex: u32, flags: u32) -> Result<()> {
+        let mut request = LinkMessage::default();
+        request.header.index = ifindex;
+        request.attributes.push(LinkAttribute::Xdp(vec![
+            LinkXdp::Fd(-1),
+            LinkXdp::Flags(flags),
+        ]));
+        self.request(RouteNetlinkMessage::SetLink(request), NLM_F_ACK)
+            .map(drop)
     }
 
     /// The hardware address of interface `ifindex`.

@@ -29,11 +29,14 @@ pub enum SteerReason {
     FamilyDisabled = 9,
     /// Passed: transport data, but the program was loaded in observe-only mode.
     ObserveOnly = 10,
+    /// Passed: transport data in a frame longer than an AF_XDP socket's UMEM frame takes (a large MTU): the
+    /// kernel's UDP socket gets it instead of the redirect dropping it.
+    TooBig = 11,
 }
 
 impl SteerReason {
     /// Every reason, in map-index order.
-    pub const ALL: [SteerReason; 11] = [
+    pub const ALL: [SteerReason; 12] = [
         Self::Redirected,
         Self::NotIp,
         Self::Fragment,
@@ -45,6 +48,7 @@ impl SteerReason {
         Self::NoSocket,
         Self::FamilyDisabled,
         Self::ObserveOnly,
+        Self::TooBig,
     ];
 
     /// A short stable name for logs and metrics.
@@ -61,6 +65,7 @@ impl SteerReason {
             Self::NoSocket => "no-socket",
             Self::FamilyDisabled => "family-disabled",
             Self::ObserveOnly => "observe-only",
+            Self::TooBig => "too-big",
         }
     }
 }
@@ -156,13 +161,14 @@ mod tests {
 
     #[test]
     fn totals_and_deltas() {
-        let before = SteerCounters::from_counts([1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        let after = SteerCounters::from_counts([5, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0]);
+        let before = SteerCounters::from_counts([1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let after = SteerCounters::from_counts([5, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0, 4]);
         let delta = after.since(&before);
         assert_eq!(delta.redirected(), 4);
-        assert_eq!(delta.passed(), 3);
+        assert_eq!(delta.passed(), 7);
         assert_eq!(delta.get(SteerReason::NotUdp), 3);
-        assert_eq!(delta.to_string(), "redirected=4 not-udp=3");
+        assert_eq!(delta.get(SteerReason::TooBig), 4);
+        assert_eq!(delta.to_string(), "redirected=4 not-udp=3 too-big=4");
         assert_eq!(SteerCounters::default().to_string(), "(no packets)");
     }
 }

@@ -9,7 +9,10 @@ use aya::programs::{Xdp, XdpMode};
 use aya::{Ebpf, EbpfLoader};
 
 use crate::error::{Result, XdpError};
+use crate::netlink_route::RtNetlink;
 use crate::steer_counters::{SteerCounters, SteerReason};
+use crate::umem::FrameSize;
+use crate::xdp_occupant::{remove_occupant, xdp_occupants};
 
 /// The compiled `ebpf/wgxdp_steer.bpf.c` (see build.rs), aligned as the ELF parser requires.
 static STEER_OBJECT: &[u8] =
@@ -18,6 +21,10 @@ static STEER_OBJECT: &[u8] =
 const PROGRAM_NAME: &str = "wgxdp_steer";
 const XSK_MAP: &str = "xsks";
 const COUNTER_MAP: &str = "counters";
+
+/// `XDP_PACKET_HEADROOM`: bytes the kernel keeps in front of the packet in every AF_XDP receive frame, so a frame
+/// of N bytes takes packets of at most N - 256 bytes.
+pub const XDP_PACKET_HEADROOM: u32 = 256;
 
 // Bits of the program's `steer_flags` global.
 const STEER_IPV4: u32 = 1 << 0;
@@ -46,17 +53,30 @@ pub struct SteerConfig {
     pub ipv6: bool,
     /// Classify and count but pass every packet to the kernel.
     pub observe_only: bool,
+    /// Longest frame redirected: what one UMEM frame of the sockets takes ([`SteerConfig::frame_capacity`]).
+    /// Longer transport frames go to the kernel's UDP socket (counted as [`SteerReason::TooBig`]).
+    pub max_frame_len: u32,
+    /// When another XDP program holds the link's hook (attached over netlink), remove it and attach ours instead
+    /// of failing (`--xdp-replace`).
+    pub replace_foreign: bool,
 }
 
 impl SteerConfig {
-    /// Steers both address families to the sockets for `listen_port`.
+    /// Steers both address families to the sockets for `listen_port`, for sockets with the default frame size.
     pub fn new(listen_port: u16) -> Self {
         Self {
             listen_port,
             ipv4: true,
             ipv6: true,
             observe_only: false,
+            max_frame_len: Self::frame_capacity(FrameSize::default()),
+            replace_foreign: false,
         }
+    }
+
+    /// The longest frame a UMEM frame of `size` bytes receives (the kernel's headroom comes first).
+    pub const fn frame_capacity(size: FrameSize) -> u32 {
+        size.bytes() - XDP_PACKET_HEADROOM
     }
 
     fn flags(&self) -> u32 {
@@ -80,6 +100,7 @@ pub struct XdpProgram {
     ifname: String,
     mode: AttachMode,
     fallback_reason: Option<String>,
+    replaced: Option<String>,
 }
 
 impl XdpProgram {
@@ -98,6 +119,7 @@ impl XdpProgram {
         let mut ebpf = EbpfLoader::new()
             .override_global("listen_port", &config.listen_port, true)
             .override_global("steer_flags", &flags, true)
+            .override_global("max_frame_len", &config.max_frame_len, true)
             .load(STEER_OBJECT)
             .map_err(|e| XdpError::Load(Box::new(e)))?;
         let program: &mut Xdp = ebpf
@@ -112,12 +134,52 @@ impl XdpProgram {
             action: "loading the steering program",
             source: Box::new(e),
         })?;
-        let (mode, fallback_reason) = attach_program(program, ifname, mode)?;
+        let (mode, fallback_reason, replaced) = match attach_program(program, ifname, mode) {
+            Ok((mode, fallback)) => (mode, fallback, None),
+            Err(AttachFailure::Error(e)) => return Err(e),
+            Err(AttachFailure::Refused { if_index, attempts }) => {
+                // Say what holds the hook, and take it over only when asked to.
+                let occupants = xdp_occupants(if_index).unwrap_or_default();
+                if occupants.is_empty() || !config.replace_foreign {
+                    return Err(XdpError::Attach {
+                        ifname: ifname.to_string(),
+                        attempts,
+                        occupants,
+                    });
+                }
+                let mut replaced = Vec::new();
+                for occupant in &occupants {
+                    remove_occupant(if_index, occupant).map_err(|e| XdpError::Attach {
+                        ifname: ifname.to_string(),
+                        attempts: vec![format!("--xdp-replace: removing the {occupant}: {e}")],
+                        occupants: occupants.clone(),
+                    })?;
+                    replaced.push(occupant.to_string());
+                }
+                let note = format!(
+                    "--xdp-replace: removed the {} from {ifname}",
+                    replaced.join(" and the ")
+                );
+                log::warn!("{note}");
+                match attach_program(program, ifname, mode) {
+                    Ok((mode, fallback)) => (mode, fallback, Some(note)),
+                    Err(AttachFailure::Error(e)) => return Err(e),
+                    Err(AttachFailure::Refused { attempts, .. }) => {
+                        return Err(XdpError::Attach {
+                            ifname: ifname.to_string(),
+                            attempts,
+                            occupants: xdp_occupants(if_index).unwrap_or_default(),
+                        })
+                    }
+                }
+            }
+        };
         Ok(Self {
             ebpf,
             ifname: ifname.to_string(),
             mode,
             fallback_reason,
+            replaced,
         })
     }
 
@@ -134,6 +196,11 @@ impl XdpProgram {
     /// Why [`AttachMode::Auto`] fell back to generic mode, if it did.
     pub fn fallback_reason(&self) -> Option<&str> {
         self.fallback_reason.as_deref()
+    }
+
+    /// What [`SteerConfig::replace_foreign`] removed from the link to attach, if anything.
+    pub fn replaced(&self) -> Option<&str> {
+        self.replaced.as_deref()
     }
 
     /// Sends the transport data arriving on RX queue `queue` to `socket` (an AF_XDP socket bound to that queue).
@@ -189,43 +256,70 @@ impl XdpProgram {
     }
 }
 
+/// Why attaching failed: the kernel refused every mode tried (each attempt's error, for the message; the caller
+/// then looks for a program already there), or something else went wrong.
+enum AttachFailure {
+    Refused {
+        if_index: u32,
+        attempts: Vec<String>,
+    },
+    Error(XdpError),
+}
+
 /// Attaches in the requested mode; `Auto` tries native first and keeps the reason it fell back.
 fn attach_program(
     program: &mut Xdp,
     ifname: &str,
     mode: AttachMode,
-) -> Result<(AttachMode, Option<String>)> {
-    let attach = |program: &mut Xdp, xdp_mode, action| {
-        program.attach(ifname, xdp_mode).map_err(|e| match e {
-            aya::programs::ProgramError::UnknownInterface { .. } => {
-                XdpError::UnknownInterface(ifname.to_string())
-            }
-            e => XdpError::Program {
-                action,
-                source: Box::new(e),
-            },
-        })
+) -> std::result::Result<(AttachMode, Option<String>), AttachFailure> {
+    let if_index = link_index(ifname)?;
+    let mut attempts = Vec::new();
+    let mut attach = |program: &mut Xdp, xdp_mode, name: &str| match program
+        .attach_to_if_index(if_index, xdp_mode)
+    {
+        Ok(_) => true,
+        Err(e) => {
+            attempts.push(format!(
+                "attaching in {name} mode: {}",
+                crate::error::with_causes(&e)
+            ));
+            false
+        }
     };
-    match mode {
+    let attached = match mode {
         AttachMode::Native => {
-            attach(program, XdpMode::Driver, "attaching in native mode")?;
-            Ok((AttachMode::Native, None))
+            attach(program, XdpMode::Driver, "native").then_some((AttachMode::Native, None))
         }
         AttachMode::Generic => {
-            attach(program, XdpMode::Skb, "attaching in generic mode")?;
-            Ok((AttachMode::Generic, None))
+            attach(program, XdpMode::Skb, "generic").then_some((AttachMode::Generic, None))
         }
-        AttachMode::Auto => match attach(program, XdpMode::Driver, "attaching in native mode") {
-            Ok(_) => Ok((AttachMode::Native, None)),
-            Err(XdpError::UnknownInterface(name)) => Err(XdpError::UnknownInterface(name)),
-            Err(native_error) => {
-                let reason =
-                    format!("native XDP refused on {ifname} ({native_error}); using generic XDP");
+        AttachMode::Auto => {
+            if attach(program, XdpMode::Driver, "native") {
+                Some((AttachMode::Native, None))
+            } else if attach(program, XdpMode::Skb, "generic") {
+                let reason = format!(
+                    "native XDP refused on {ifname} ({}); using generic XDP",
+                    attempts.first().map_or("", String::as_str)
+                );
                 log::warn!("{reason}");
-                attach(program, XdpMode::Skb, "attaching in generic mode")?;
-                Ok((AttachMode::Generic, Some(reason)))
+                Some((AttachMode::Generic, Some(reason)))
+            } else {
+                None
             }
-        },
+        }
+    };
+    attached.ok_or(AttachFailure::Refused { if_index, attempts })
+}
+
+/// The index of `ifname` in the calling thread's namespace, asked over netlink (aya's own lookup would hide why
+/// it failed).
+fn link_index(ifname: &str) -> std::result::Result<u32, AttachFailure> {
+    match RtNetlink::open().and_then(|mut netlink| netlink.link_by_name(ifname)) {
+        Ok(Some(link)) => Ok(link.index),
+        Ok(None) => Err(AttachFailure::Error(XdpError::UnknownInterface(
+            ifname.to_string(),
+        ))),
+        Err(e) => Err(AttachFailure::Error(e)),
     }
 }
 

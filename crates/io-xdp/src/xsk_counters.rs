@@ -25,9 +25,7 @@ pub struct XskCounters {
     pub tx_pool_empty: u64,
     /// Descriptors from the kernel that did not describe a frame we own (never expected; counted, skipped).
     pub invalid_descriptors: u64,
-    /// `poll_wait` rounds that found work or spun instead of sleeping.
-    pub busy_rounds: u64,
-    /// `poll_wait` rounds that blocked in `poll()`.
+    /// `poll_wait` calls that blocked in `poll()`.
     pub sleeps: u64,
     /// Sleeps that ended because a packet arrived (the rest timed out).
     pub sleep_wakeups: u64,

@@ -12,11 +12,22 @@ use std::time::Duration;
 use xdpilone::xdp::XdpDesc;
 use xdpilone::{DeviceQueue, IfInfo, RingRx, RingTx, Socket, SocketConfig, UmemConfig};
 
-use crate::adaptive_poll::{AdaptivePoll, PollStep};
 use crate::error::{Result, XdpError};
 use crate::frame_pool::FramePool;
 use crate::umem::{FrameSize, Umem};
 use crate::xsk_counters::{KernelXskStats, XskCounters};
+
+/// Kicks per [`XskSocket::tx_flush`] at most: copy mode sends 32 frames per kick, so this bounds one flush to a
+/// full ring of 2048 with room to spare.
+const TX_FLUSH_ROUNDS: usize = 80;
+/// `SO_PREFER_BUSY_POLL` and `SO_BUSY_POLL_BUDGET` (asm-generic/socket.h, Linux 5.11).
+const SO_PREFER_BUSY_POLL: libc::c_int = 69;
+const SO_BUSY_POLL_BUDGET: libc::c_int = 70;
+
+/// A UMEM frame taken for transmitting (see [`XskSocket::tx_alloc`]); it must go back through
+/// [`XskSocket::tx_push`] or [`XskSocket::tx_release`].
+#[derive(Debug)]
+pub struct TxFrame(u64);
 
 /// How to bind: the copy/zero-copy choice of `XDP_COPY` / `XDP_ZEROCOPY`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -54,8 +65,6 @@ pub struct XskConfig {
     pub mode: BindMode,
     /// Ask the kernel to tell us when it needs a kick (`XDP_USE_NEED_WAKEUP`), sparing syscalls under load.
     pub need_wakeup: bool,
-    /// Empty `poll_wait` rounds spent spinning before blocking in `poll()`.
-    pub spin_rounds: u32,
 }
 
 impl Default for XskConfig {
@@ -67,7 +76,6 @@ impl Default for XskConfig {
             rx_frames: 2048,
             mode: BindMode::Copy,
             need_wakeup: true,
-            spin_rounds: 256,
         }
     }
 }
@@ -102,12 +110,13 @@ pub struct XskSocket {
     // Field order is drop order: the rings (and with them the socket) go before the UMEM mapping.
     rings: Rings,
     pool: FramePool,
-    poll: AdaptivePoll,
     counters: XskCounters,
     /// Frames currently posted in the fill ring or received but not yet read back.
     frames_in_fill: u32,
     /// TX frames handed to the kernel and not yet completed.
     tx_in_flight: u32,
+    /// Frames written and queued, not yet published on the TX ring (see `tx_flush`).
+    tx_pending: Vec<XdpDesc>,
     rx_frames: u32,
     ring_size: u32,
     mode: BoundMode,
@@ -224,10 +233,10 @@ impl XskSocket {
         let mut socket = Self {
             rings,
             pool: FramePool::new(umem.frame_count(), umem.frame_size()),
-            poll: AdaptivePoll::new(config.spin_rounds),
             counters: XskCounters::default(),
             frames_in_fill: 0,
             tx_in_flight: 0,
+            tx_pending: Vec::with_capacity(config.ring_size as usize),
             rx_frames: config.rx_frames,
             ring_size: config.ring_size,
             mode,
@@ -327,73 +336,133 @@ impl XskSocket {
     }
 
     /// Transmits up to `max` frames. For each, `fill_frame` gets a whole free UMEM frame to write an Ethernet frame
-    /// into (headers included) and returns its length, or `None` when it has nothing more to send. Kicks the
-    /// kernel if it asked for a wakeup. Returns the number of frames queued.
+    /// into (headers included) and returns its length, or `None` when it has nothing more to send. Publishes the
+    /// frames and kicks the kernel once (see [`tx_flush`](Self::tx_flush)). Returns the number of frames queued.
     pub fn tx_batch<F: FnMut(&mut [u8]) -> Option<usize>>(
         &mut self,
         max: u32,
         mut fill_frame: F,
     ) -> u32 {
-        self.complete();
-        if max == 0 {
-            return 0;
-        }
-        let frame_size = self.umem.frame_size();
         let mut queued = 0;
-        {
-            let Self {
-                rings,
-                umem,
-                pool,
-                counters,
-                ..
-            } = self;
-            let mut writer = rings.tx.transmit(max);
-            let capacity = writer.capacity();
-            if capacity < max {
-                counters.tx_ring_full += 1;
+        while queued < max {
+            let Some(frame) = self.tx_alloc() else {
+                break;
+            };
+            let len = fill_frame(self.tx_frame_mut(&frame));
+            let Some(len) = len.and_then(|len| u32::try_from(len).ok()) else {
+                self.tx_release(frame);
+                break;
+            };
+            if !self.tx_push(frame, len) {
+                // Nothing valid was written: `tx_push` gave the frame back.
+                break;
             }
-            while queued < capacity {
-                let Some(addr) = pool.alloc() else {
-                    counters.tx_pool_empty += 1;
-                    break;
-                };
-                let len = umem
-                    .frame_bytes_mut(addr, frame_size as usize)
-                    .and_then(&mut fill_frame);
-                match len
-                    .and_then(|len| u32::try_from(len).ok())
-                    .filter(|len| (1..=frame_size).contains(len))
-                {
-                    Some(len) => {
-                        writer.insert_once(XdpDesc {
-                            addr,
-                            len,
-                            options: 0,
-                        });
-                        queued += 1;
-                        counters.tx_packets += 1;
-                        counters.tx_bytes += u64::from(len);
-                    }
-                    None => {
-                        // Nothing (or nothing valid) was written: the frame never left us.
-                        let _ = pool.free(addr);
-                        break;
-                    }
-                }
-            }
-            writer.commit();
+            queued += 1;
         }
-        self.tx_in_flight += queued;
-        if queued > 0 {
-            self.kick_tx();
-        }
+        self.tx_flush();
         queued
+    }
+
+    /// A free frame for transmitting, or `None` when every frame is in flight (after reaping completions) or as
+    /// many frames wait to be published as the TX ring holds. Write the Ethernet frame into
+    /// [`tx_frame_mut`](Self::tx_frame_mut), then queue it with [`tx_push`](Self::tx_push) or give it back with
+    /// [`tx_release`](Self::tx_release).
+    pub fn tx_alloc(&mut self) -> Option<TxFrame> {
+        if self.tx_pending.len() >= self.ring_size as usize {
+            self.counters.tx_ring_full += 1;
+            return None;
+        }
+        if self.pool.is_empty() {
+            self.reap();
+        }
+        match self.pool.alloc() {
+            Some(addr) => Some(TxFrame(addr)),
+            None => {
+                self.counters.tx_pool_empty += 1;
+                None
+            }
+        }
+    }
+
+    /// The whole UMEM frame behind `frame`, to write a frame into.
+    pub fn tx_frame_mut(&mut self, frame: &TxFrame) -> &mut [u8] {
+        let size = self.umem.frame_size() as usize;
+        // A `TxFrame` only comes from `tx_alloc`, which took its address from the pool: always a whole frame.
+        self.umem.frame_bytes_mut(frame.0, size).unwrap_or_default()
+    }
+
+    /// Queues `frame` with `len` bytes for transmission at the next [`tx_flush`](Self::tx_flush). A length of 0
+    /// or past the frame gives the frame back instead and returns false.
+    pub fn tx_push(&mut self, frame: TxFrame, len: u32) -> bool {
+        if !(1..=self.umem.frame_size()).contains(&len) {
+            self.tx_release(frame);
+            return false;
+        }
+        self.tx_pending.push(XdpDesc {
+            addr: frame.0,
+            len,
+            options: 0,
+        });
+        self.counters.tx_packets += 1;
+        self.counters.tx_bytes += u64::from(len);
+        true
+    }
+
+    /// Gives an unused frame back to the pool.
+    pub fn tx_release(&mut self, frame: TxFrame) {
+        if self.pool.free(frame.0).is_err() {
+            self.counters.invalid_descriptors += 1;
+        }
+    }
+
+    /// Frames queued by [`tx_push`](Self::tx_push) and not yet on the TX ring.
+    pub fn tx_queued(&self) -> usize {
+        self.tx_pending.len()
+    }
+
+    /// Publishes every queued frame on the TX ring with one producer update and kicks the kernel once if it asked
+    /// for it. A kick in copy mode sends a bounded number of frames, so while frames remain (on the ring, or still
+    /// queued because the ring was full) this reaps completions and kicks again, a bounded number of times.
+    /// Returns the number of frames published.
+    pub fn tx_flush(&mut self) -> u32 {
+        let mut published = 0;
+        for _ in 0..TX_FLUSH_ROUNDS {
+            if !self.tx_pending.is_empty() {
+                let Self {
+                    rings, tx_pending, ..
+                } = self;
+                let mut writer = rings.tx.transmit(tx_pending.len() as u32);
+                let n = writer.insert(tx_pending.iter().copied());
+                writer.commit();
+                drop(writer);
+                tx_pending.drain(..n as usize);
+                published += n;
+                self.tx_in_flight += n;
+            }
+            if self.rings.tx.pending() == 0 && self.tx_pending.is_empty() {
+                break;
+            }
+            if !self.rings.tx.needs_wakeup() {
+                // The kernel consumes the ring on its own (a zero-copy driver's NAPI): it will get there.
+                break;
+            }
+            self.kick_tx();
+            self.reap();
+        }
+        published
     }
 
     /// Reaps the completion ring: transmitted frames go back to the pool. Also re-kicks TX if descriptors are still
     /// waiting (copy mode sends a bounded batch per kick). Returns the number of frames reaped.
     pub fn complete(&mut self) -> u32 {
+        let reaped = self.reap();
+        if self.rings.tx.pending() > 0 {
+            self.kick_tx();
+        }
+        reaped
+    }
+
+    fn reap(&mut self) -> u32 {
         let mut reaped = 0;
         {
             let Self {
@@ -413,9 +482,6 @@ impl XskSocket {
         }
         self.counters.tx_completions += u64::from(reaped);
         self.tx_in_flight = self.tx_in_flight.saturating_sub(reaped);
-        if self.rings.tx.pending() > 0 {
-            self.kick_tx();
-        }
         reaped
     }
 
@@ -464,34 +530,71 @@ impl XskSocket {
         }
     }
 
-    /// One round of adaptive polling: returns `Ok(true)` when frames are waiting on the RX ring (or completions on
-    /// the completion ring). While they keep coming it returns at once (busy polling); after the configured number
-    /// of empty rounds it blocks in `poll()` for up to `timeout`, so an idle worker costs no CPU.
+    /// Returns `Ok(true)` at once when frames wait on the RX ring (or completions on the completion ring);
+    /// otherwise blocks in `poll()` for up to `timeout` (which is also the fill-ring wakeup the kernel may have
+    /// asked for) and says whether frames arrived. Spinning, if wanted, is the caller's: see
+    /// [`rx_available`](Self::rx_available), which reads the ring without a system call.
     pub fn poll_wait(&mut self, timeout: Duration) -> Result<bool> {
         if self.has_work() {
-            self.poll.worked();
-            self.counters.busy_rounds += 1;
             return Ok(true);
         }
-        match self.poll.idle() {
-            PollStep::Spin => {
-                self.counters.busy_rounds += 1;
-                std::hint::spin_loop();
-                Ok(false)
-            }
-            PollStep::Sleep => {
-                self.counters.sleeps += 1;
-                if self.rings.device.needs_wakeup() {
-                    self.counters.fill_wakeups += 1;
-                }
-                let ready = self.wait_readable(timeout)?;
-                if ready {
-                    self.counters.sleep_wakeups += 1;
-                    self.poll.worked();
-                }
-                Ok(ready)
+        self.counters.sleeps += 1;
+        let ready = self.wait_readable(timeout)?;
+        if ready {
+            self.counters.sleep_wakeups += 1;
+        }
+        Ok(ready)
+    }
+
+    /// Frames waiting on the RX ring, read from the ring itself (no system call).
+    pub fn rx_available(&self) -> u32 {
+        self.rings.rx.available()
+    }
+
+    /// Whether the kernel asked to be woken to refill from the fill ring (copy mode and busy-polling drivers
+    /// stop taking frames until then); a `poll()` or `recvfrom()` on the socket is that wakeup.
+    pub fn fill_needs_wakeup(&self) -> bool {
+        self.rings.device.needs_wakeup()
+    }
+
+    /// Asks the kernel for preferred busy polling on this socket (SO_PREFER_BUSY_POLL, SO_BUSY_POLL = `usecs`,
+    /// SO_BUSY_POLL_BUDGET = `budget`): while the application polls, the driver's NAPI runs in its context instead
+    /// of in softirq. Only drivers that register NAPI ids for their queues honour it; the options are accepted
+    /// either way, so this returns which ones the kernel refused.
+    pub fn set_busy_poll(&self, usecs: u32, budget: u16) -> Result<()> {
+        let options: [(libc::c_int, libc::c_int, &str); 3] = [
+            (SO_PREFER_BUSY_POLL, 1, "SO_PREFER_BUSY_POLL"),
+            (
+                libc::SO_BUSY_POLL,
+                libc::c_int::try_from(usecs).unwrap_or(libc::c_int::MAX),
+                "SO_BUSY_POLL",
+            ),
+            (
+                SO_BUSY_POLL_BUDGET,
+                libc::c_int::from(budget),
+                "SO_BUSY_POLL_BUDGET",
+            ),
+        ];
+        for (name, value, op) in options {
+            // SAFETY: `value` is a live c_int for the duration of the call and the length passed is its size; the
+            // descriptor is this socket's own, open while `self` lives.
+            let rc = unsafe {
+                libc::setsockopt(
+                    self.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    name,
+                    std::ptr::from_ref(&value).cast(),
+                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+                )
+            };
+            if rc != 0 {
+                return Err(XdpError::Io {
+                    op,
+                    source: std::io::Error::last_os_error(),
+                });
             }
         }
+        Ok(())
     }
 
     fn has_work(&self) -> bool {

@@ -1,8 +1,9 @@
 //! Linux `errno.h` values used in UAPI `errno=` responses.
 //!
-//! The cross-platform protocol answers with the POSITIVE errno (the `wg` tool's
-//! `get` parser only accepts digits, so a negative value would read as a
-//! protocol error). These are the Linux numbers: the data plane is AF_XDP, so
+//! These are POSITIVE values. A `set` answer carries them negated (`errno=-98`,
+//! as wireguard-go answers and `wg` expects: see [`crate::write_set_errno`]); a
+//! `get` answer carries them as they are (the `wg` tool's `get` parser only
+//! accepts digits, so a negative value would read as a protocol error). These are the Linux numbers: the data plane is AF_XDP, so
 //! Linux is the only target. The daemon may also answer codes of its own (for
 //! example `EADDRINUSE` when binding `listen_port` fails).
 

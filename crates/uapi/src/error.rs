@@ -107,6 +107,13 @@ impl UapiError {
         }
     }
 
+    /// Whether the refused request was a `get`: its answer keeps the errno
+    /// positive ([`crate::write_errno`]); every other refusal is answered
+    /// negated, as a `set` is ([`crate::write_set_errno`]).
+    pub fn answers_get(&self) -> bool {
+        matches!(self, UapiError::GetNotTerminated)
+    }
+
     /// True when the stream cannot be resynchronised: the daemon should
     /// answer `errno` and close the connection. After any other error the
     /// [`crate::RequestReader`] skips to the end of the bad request and

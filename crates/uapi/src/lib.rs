@@ -13,8 +13,12 @@
 //!
 //! # Errors and errno
 //!
-//! UAPI answers carry a POSITIVE errno (see [`errno`]); [`UapiError::errno`]
-//! documents each mapping. They follow wireguard-go: EINVAL for unknown keys,
+//! [`UapiError::errno`] and [`errno`] give POSITIVE errno values; the answer
+//! negates them for `set` (and any request that is not a `get`), as
+//! wireguard-go does and `wg` expects ([`write_set_errno`]), and keeps them
+//! positive at the end of a `get` answer, the only form `wg`'s `get` parser
+//! reads ([`write_errno`]; [`UapiError::answers_get`] tells which).
+//! [`UapiError::errno`] documents each mapping. They follow wireguard-go: EINVAL for unknown keys,
 //! keys in the wrong place and bad values, EPROTO for lines without `=` and
 //! unknown operations. Beyond wireguard-go: EMSGSIZE when a [`Limits`] bound
 //! is exceeded (wireguard-go has no request bound and answers EIO for lines
@@ -43,6 +47,8 @@ pub use key::{Key, KeyError, KeyUpdate, KEY_BASE64_LEN, KEY_HEX_LEN, KEY_LEN};
 pub use prefix::{AllowedIp, AllowedIpChange, PrefixError};
 pub use reader::{parse_request, Limits, RequestReader};
 pub use request::{PeerChange, Request, SetRequest};
-pub use response::{write_errno, write_get_interface, write_get_peer, write_get_response};
+pub use response::{
+    write_errno, write_get_interface, write_get_peer, write_get_response, write_set_errno,
+};
 pub use set_writer::write_set_request;
 pub use state::{DeviceState, PeerState};

@@ -71,8 +71,21 @@ pub fn write_get_peer(peer: &PeerState, out: &mut String) {
     }
 }
 
-/// Appends `errno=CODE` and the terminating empty line: the whole answer to
-/// `set=1`, or the tail of any answer. `code` is a positive errno (0 = OK).
+/// Appends `errno=CODE` and the terminating empty line, `CODE` as the positive
+/// errno (0 = OK): the tail of a `get` answer, as `wg` parses it (its `get`
+/// reader takes digits only and negates what it reads).
 pub fn write_errno(code: u32, out: &mut String) {
     let _ = write!(out, "errno={code}\n\n");
+}
+
+/// Appends the whole answer to `set=1` (or to a request that is not a `get`):
+/// `errno=0` on success, else the NEGATED errno, as wireguard-go answers and as
+/// `wg` expects: it negates what it reads, so `errno=-98` prints "Address
+/// already in use" where `errno=98` would print "Unknown error -98".
+pub fn write_set_errno(code: u32, out: &mut String) {
+    if code == 0 {
+        let _ = write!(out, "errno=0\n\n");
+    } else {
+        let _ = write!(out, "errno=-{code}\n\n");
+    }
 }

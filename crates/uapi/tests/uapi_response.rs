@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use wgxdp_uapi::{
-    parse_request, write_errno, write_get_response, write_set_request, AllowedIp, AllowedIpChange,
-    DeviceState, Key, KeyUpdate, PeerChange, PeerState, Request, SetRequest,
+    parse_request, write_errno, write_get_response, write_set_errno, write_set_request, AllowedIp,
+    AllowedIpChange, DeviceState, Key, KeyUpdate, PeerChange, PeerState, Request, SetRequest,
 };
 
 fn key(n: u8) -> Key {
@@ -98,6 +98,24 @@ fn errno_lines() {
     write_errno(0, &mut out);
     write_errno(22, &mut out);
     assert_eq!(out, "errno=0\n\nerrno=22\n\n");
+}
+
+/// `wg set` negates the errno it reads (as wireguard-go answers): a refused set
+/// carries the negated code, a successful one `errno=0`.
+#[test]
+fn set_errno_lines_are_negated_as_wireguard_go_answers() {
+    let mut out = String::new();
+    write_set_errno(0, &mut out);
+    write_set_errno(98, &mut out);
+    assert_eq!(out, "errno=0\n\nerrno=-98\n\n");
+    // What wireguard-tools does with it: `errno = -ret` after `fscanf("errno=%d")`.
+    let read: i32 = out
+        .lines()
+        .nth(2)
+        .and_then(|l| l.strip_prefix("errno="))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert_eq!(-read, 98, "EADDRINUSE, \"Address already in use\"");
 }
 
 /// Reads a get response the way wireguard-tools does: line by line, device

@@ -18,7 +18,7 @@ const EIO: u32 = 5;
 /// Why a `set` was refused; nothing of it was applied.
 #[derive(Debug)]
 pub struct SetFailure {
-    /// Positive errno for the UAPI answer.
+    /// Positive errno; the UAPI answer negates it (`wgxdp_uapi::write_set_errno`).
     pub errno: u32,
     /// For the log and for `--config` errors.
     pub message: String,
@@ -60,7 +60,7 @@ pub fn apply_set(shared: &Shared, request: &SetRequest) -> Result<usize, SetFail
     if let Some(pending) = pending {
         let bound = shared.sockets.commit(pending);
         shared.device.set_bound_port(bound);
-        shared.wake_workers();
+        shared.wake_all();
         log_info!("{}: listening on UDP port {bound}", shared.interface);
     }
     if let Some(mark) = outcome.fwmark {
@@ -72,7 +72,7 @@ pub fn apply_set(shared: &Shared, request: &SetRequest) -> Result<usize, SetFail
         log_warn!("{}: {warning}", shared.interface);
     }
     // Persistent keepalives and new endpoints may want packets sent now.
-    shared.handshakes.wake();
+    shared.handshakes.wake_timers();
     Ok(outcome.warnings.len())
 }
 

@@ -5,12 +5,16 @@
 //! writes exactly one line, `ready` or `error: MESSAGE`. EOF without a line means it died.
 //!
 //! Like wireguard-go, the child's stderr goes nowhere by default, so a caller capturing our
-//! output is not held open by the daemon for its whole life. `WGXDP_LOG_FILE=PATH` appends
-//! the daemon's log to a file; `LOG_LEVEL` set (as wireguard-go reads it) inherits stderr.
+//! output is not held open by the daemon for its whole life. Its log goes to syslog instead
+//! (`/dev/log`: journald or rsyslog), or to the file of `--log-file PATH` / `WGXDP_LOG_FILE`.
+//! Where no syslog listens, the parent says so on its own stderr before returning; with
+//! `LOG_LEVEL` set (as wireguard-go reads it) the child then inherits stderr.
 
+use crate::logger;
 use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
 
 /// The line a ready child writes.
@@ -19,8 +23,8 @@ const READY: &str = "ready";
 const ERROR_PREFIX: &str = "error: ";
 
 /// Runs the drop-in form: spawn, wait for `ready`, exit 0; otherwise report and exit 1.
-pub fn run_detached(interface: &str) -> ExitCode {
-    match spawn_and_wait(interface) {
+pub fn run_detached(interface: &str, log_file: Option<&Path>) -> ExitCode {
+    match spawn_and_wait(interface, log_file) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("wgxdp: {interface}: {message}");
@@ -29,14 +33,27 @@ pub fn run_detached(interface: &str) -> ExitCode {
     }
 }
 
-fn spawn_and_wait(interface: &str) -> Result<(), String> {
+fn spawn_and_wait(interface: &str, log_file: Option<&Path>) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
     let mut command = Command::new(exe);
+    command.args(["up", interface, "--notify-ready"]);
+    match log_file {
+        Some(path) => {
+            command.arg("--log-file").arg(path);
+        }
+        None if logger::syslog_available() => {
+            command.arg("--log-syslog");
+        }
+        None => eprintln!(
+            "wgxdp: {interface}: no syslog listens on {}: the daemon's log is discarded once it is up \
+             (use --log-file PATH or WGXDP_LOG_FILE to keep it)",
+            logger::SYSLOG_SOCKET
+        ),
+    }
     command
-        .args(["up", interface, "--notify-ready"])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(child_stderr()?)
+        .stderr(child_stderr(log_file)?)
         // Own process group: a Ctrl-C meant for wg-quick's terminal does not reach the daemon.
         .process_group(0);
     let mut child = command
@@ -62,14 +79,15 @@ fn spawn_and_wait(interface: &str) -> Result<(), String> {
     }
 }
 
-/// Where the detached daemon's log goes.
-fn child_stderr() -> Result<Stdio, String> {
-    if let Some(path) = std::env::var_os("WGXDP_LOG_FILE") {
+/// Where the detached daemon's stderr goes (what it prints before its log is set up, and its log where no
+/// syslog listens).
+fn child_stderr(log_file: Option<&Path>) -> Result<Stdio, String> {
+    if let Some(path) = log_file {
         let file = OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&path)
-            .map_err(|e| format!("cannot open log file {}: {e}", path.to_string_lossy()))?;
+            .open(path)
+            .map_err(|e| format!("cannot open log file {}: {e}", path.display()))?;
         return Ok(Stdio::from(file));
     }
     if std::env::var_os("LOG_LEVEL").is_some() {

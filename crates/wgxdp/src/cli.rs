@@ -24,6 +24,10 @@ pub struct Cli {
     /// Stay in the foreground (drop-in form only; `up` always does).
     #[arg(short, long)]
     pub foreground: bool,
+    /// Drop-in form: append the daemon's log to this file (default: syslog when detached, stderr with -f).
+    /// `WGXDP_LOG_FILE` does the same.
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
     /// Interface to create, wireguard-go style: returns once it is ready and keeps serving in
     /// the background (what wg-quick expects from WG_QUICK_USERSPACE_IMPLEMENTATION).
     #[arg(value_name = "IFNAME")]
@@ -98,12 +102,34 @@ pub struct UpArgs {
     /// XDP attach mode; without it native is tried first and generic used (and logged) if it fails.
     #[arg(long, value_enum, value_name = "MODE")]
     pub xdp_mode: Option<XdpModeArg>,
+    /// When another XDP program holds the link (attached over netlink), remove it and attach wgxdp's instead of
+    /// refusing to start. A program held by another process's BPF link is never removed.
+    #[arg(long)]
+    pub xdp_replace: bool,
+    /// Append the log to this file (the detached form logs to syslog otherwise; the foreground form to stderr).
+    #[arg(long, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
     /// CPUs to pin workers to, in order (worker i to entry i): `0,2,4-7`.
     #[arg(long, value_name = "LIST", value_parser = parse_cpu_list)]
     pub cpus: Option<CpuList>,
     /// Tunnel MTU.
     #[arg(long, default_value_t = 1420, value_parser = clap::value_parser!(u16).range(576..=65_000))]
     pub mtu: u16,
+    /// Seconds a thread may go without progress before the daemon calls it wedged and stops with a failure.
+    #[arg(long, value_name = "SECS", default_value_t = crate::watchdog::DEFAULT_LIMIT_SECS,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub watchdog_secs: u32,
+    /// Threads doing the Diffie-Hellman work of handshakes; default: one per CPU, at most 4.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub handshake_workers: Option<u16>,
+    /// AF_XDP path: microseconds an idle worker keeps looking at its rings before it sleeps in epoll (0: sleep at
+    /// once). Catches the next packet of a busy flow, or the answer to a ping, without a wake-up.
+    #[arg(long, value_name = "USECS", default_value_t = 50, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub spin_us: u32,
+    /// AF_XDP path: preferred busy polling on each AF_XDP socket (SO_PREFER_BUSY_POLL, SO_BUSY_POLL = USECS,
+    /// SO_BUSY_POLL_BUDGET 64), where the driver supports it; 0 turns it off.
+    #[arg(long, value_name = "USECS", default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    pub busy_poll_us: u32,
     /// Accepted for symmetry with the drop-in form; `up` always runs in the foreground.
     #[arg(long, hide = true)]
     pub foreground: bool,
@@ -111,6 +137,9 @@ pub struct UpArgs {
     /// form to know when to return.
     #[arg(long, hide = true)]
     pub notify_ready: bool,
+    /// Internal: log to syslog (the detached drop-in form, whose stderr goes nowhere).
+    #[arg(long, hide = true, conflicts_with = "log_file")]
+    pub log_syslog: bool,
 }
 
 impl UpArgs {
@@ -123,10 +152,17 @@ impl UpArgs {
             workers: None,
             link: None,
             xdp_mode: None,
+            xdp_replace: false,
+            log_file: None,
             cpus: None,
             mtu: 1420,
+            watchdog_secs: crate::watchdog::DEFAULT_LIMIT_SECS,
+            handshake_workers: None,
+            spin_us: 50,
+            busy_poll_us: 20,
             foreground: false,
             notify_ready: false,
+            log_syslog: false,
         }
     }
 }
@@ -222,6 +258,21 @@ mod tests {
             panic!("not up");
         };
         assert_eq!((up.link, up.xdp_mode, up.cpus), (None, None, None));
+    }
+
+    #[test]
+    fn log_and_replace_options_parse() {
+        let cli = parse(&["--log-file", "/tmp/w.log", "wg0"]).unwrap();
+        assert_eq!(cli.log_file, Some(PathBuf::from("/tmp/w.log")));
+        let Some(Command::Up(up)) = parse(&["up", "wg0", "--log-file", "/l", "--xdp-replace"])
+            .unwrap()
+            .command
+        else {
+            panic!("not up");
+        };
+        assert_eq!(up.log_file, Some(PathBuf::from("/l")));
+        assert!(up.xdp_replace && !up.log_syslog);
+        assert!(parse(&["up", "wg0", "--log-file", "/l", "--log-syslog"]).is_err());
     }
 
     #[test]

@@ -3,31 +3,35 @@
 //!
 //! Threads: N workers (one TUN queue each, sharing the UDP sockets; on the AF_XDP path also one
 //! RX queue of `--link` each, see `xdp_worker.rs`), one handshake/timer
-//! thread, one UAPI server, one control server. The main thread waits on a signalfd and
-//! checks once a second that the interface and the UAPI socket are still there.
+//! thread, one UAPI server, one control server. The main thread waits on a signalfd and the
+//! TUN's link events (wherever the TUN is: `link_watch.rs`), and checks once a second that the
+//! TUN and the UAPI socket are still there. On a stop it releases the socket files first, so a
+//! restart does not have to wait; a start waits a bounded time for a daemon that is stopping.
 
 use crate::apply::apply_set;
 use crate::background::ReadyNotifier;
 use crate::cli::{IoMode, UpArgs};
-use crate::clock::Clock;
 use crate::handshake_queue::{HandshakeQueue, HANDSHAKE_QUEUE_LEN};
+use crate::link_watch::TunWatch;
 use crate::shared::Shared;
 use crate::signals::{block_stop_signals, take_pending};
 use crate::socket_file::{control_path, uapi_path, validate_interface_name, SocketFile};
-use crate::udp_sockets::UdpSockets;
 use crate::unix_server::{serve, ServerLimits};
-use crate::worker::Worker;
-use crate::xdp_cpus::pin_current_thread;
+use crate::watchdog::Watchdog;
+use crate::worker::{Backend, Worker};
 use crate::xdp_setup::{self, IoPlan, XdpStart};
-use crate::xdp_worker::XdpWorker;
-use crate::{control, handshake_thread, log_error, log_info, log_warn, uapi_server};
+use crate::{
+    control, handshake_rx, handshake_workers, log_error, log_info, log_warn, timer_thread,
+    uapi_server,
+};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use wgxdp_datapath::LiveSockets;
 use wgxdp_device::{Device, DeviceConfig};
 use wgxdp_io_socket::{TunConfig, TunDevice, UdpSocketOptions};
 use wgxdp_uapi::{ConfMode, Config, SetRequest};
@@ -41,9 +45,19 @@ const LIVENESS_PERIOD_MS: u16 = 1000;
 pub fn run_up(args: &UpArgs) -> ExitCode {
     let mut notifier = ReadyNotifier::new(args.notify_ready);
     match start_and_serve(args, &mut notifier) {
-        Ok(reason) => {
+        Ok(Stopped {
+            reason,
+            failed: false,
+        }) => {
             log_info!("{}: stopped ({reason})", args.interface);
             ExitCode::SUCCESS
+        }
+        Ok(Stopped {
+            reason,
+            failed: true,
+        }) => {
+            log_error!("{}: stopped after a failure ({reason})", args.interface);
+            ExitCode::FAILURE
         }
         Err(message) => {
             log_error!("{}: {message}", args.interface);
@@ -57,7 +71,7 @@ pub fn run_up(args: &UpArgs) -> ExitCode {
 }
 
 /// Starts everything, reports ready, serves until told to stop. Returns why it stopped.
-fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String, String> {
+fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<Stopped, String> {
     let name = args.interface.as_str();
     validate_interface_name(name)?;
     let plan = xdp_setup::plan(args)?;
@@ -72,18 +86,32 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
         .min(DEFAULT_MAX_WORKERS);
     let workers = xdp_setup::worker_count(args, &plan, default_workers);
 
-    // Sockets first: a live daemon on the same name refuses us before we touch the TUN.
-    let (uapi_listener, uapi_file) = SocketFile::bind(&uapi_path(name))
+    // Sockets first: a live daemon on the same name refuses us before we touch the TUN. One whose interface is
+    // gone from here is most likely shutting down (`ip link del` then a restart): it gets a bounded wait.
+    let deadline = Instant::now() + DYING_WAIT;
+    let patience = if interface_here(name) {
+        Duration::ZERO
+    } else {
+        DYING_WAIT
+    };
+    let (uapi_listener, uapi_file) = SocketFile::bind(&uapi_path(name), patience)
         .map_err(|e| format!("UAPI socket {}: {e}", uapi_path(name).display()))?;
-    let (control_listener, control_file) = SocketFile::bind(&control_path(name))
-        .map_err(|e| format!("control socket {}: {e}", control_path(name).display()))?;
+    let (control_listener, control_file) = SocketFile::bind(
+        &control_path(name),
+        deadline.saturating_duration_since(Instant::now()),
+    )
+    .map_err(|e| format!("control socket {}: {e}", control_path(name).display()))?;
+    let mut waited = !uapi_file.waited().is_zero() || !control_file.waited().is_zero();
+    // A dying daemon's TUN outlives its socket files by up to a second; creating ours now would attach to it.
+    waited |= wait_until_gone(name, deadline);
+    if waited {
+        log_info!("{name}: waited for the previous daemon on {name} to exit");
+    }
 
     let mut tun_config = TunConfig::new(name);
     tun_config.mtu = args.mtu;
     tun_config.queues = workers;
     let tun = TunDevice::open(&tun_config).map_err(|e| format!("cannot create TUN: {e}"))?;
-    let ifindex = nix::net::if_::if_nametoindex(name)
-        .map_err(|e| format!("TUN {name} has no interface index: {e}"))?;
     let queues = tun.into_queues();
 
     let socket_options = UdpSocketOptions {
@@ -91,26 +119,36 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
         ..UdpSocketOptions::default()
     };
     let port = config.as_ref().and_then(|c| c.listen_port).unwrap_or(0);
-    let sockets = UdpSockets::bind(port, socket_options)
-        .map_err(|e| format!("cannot bind UDP port {port}: {e}"))?;
+    let sockets = bind_udp(
+        port,
+        queues.len(),
+        socket_options,
+        waited.then_some(deadline),
+    )?;
     let device = Device::new(DeviceConfig {
         mtu: usize::from(args.mtu),
         ..DeviceConfig::default()
     });
     device.set_bound_port(sockets.bound_port());
-    let (handshakes, handshake_rx) = HandshakeQueue::new(HANDSHAKE_QUEUE_LEN);
+    let handshakes = HandshakeQueue::new(HANDSHAKE_QUEUE_LEN);
     let shared = Arc::new(
         Shared::new(
             name.to_owned(),
             args.mtu,
             device,
-            Clock::start(),
-            sockets,
+            Arc::new(sockets),
             handshakes,
             queues.len(),
+            Watchdog::new(Duration::from_secs(u64::from(args.watchdog_secs))),
         )
         .map_err(|e| format!("cannot create wake descriptors: {e}"))?,
     );
+    // The TUN itself, not its name here: it may move to another namespace and only its deletion ends us.
+    let first_queue = queues
+        .first()
+        .ok_or_else(|| "the TUN has no queue".to_owned())?;
+    let mut tun_watch = TunWatch::new(first_queue.as_fd(), &shared.device)
+        .map_err(|e| format!("cannot follow TUN {name}: {e}"))?;
     if let Some(request) = &config {
         let warnings = apply_set(&shared, request).map_err(|e| format!("--config: {e}"))?;
         log_info!("{name}: configuration applied ({warnings} shadowing warning(s))");
@@ -130,52 +168,67 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
         }
     };
     let cpu_of = |id: usize| args.cpus.as_ref().and_then(|c| c.0.get(id).copied());
-    let mut threads = Vec::new();
-    match xdp {
+    let (backends, kind): (Vec<Backend>, &str) = match xdp {
         Some(XdpStart {
             link_ifindex,
             sockets,
-        }) => {
-            for (id, (tun, xsk)) in queues.into_iter().zip(sockets).enumerate() {
-                let worker = XdpWorker {
-                    id,
-                    shared: Arc::clone(&shared),
-                    tun,
-                    xsk,
+        }) => (
+            sockets
+                .into_iter()
+                .map(|xsk| Backend::Xdp {
+                    xsk: Box::new(xsk),
                     link_ifindex,
-                    cpu: cpu_of(id),
-                };
-                threads.push(spawn(format!("wgxdp-xdp-{id}"), move || worker.run())?);
-            }
+                })
+                .collect(),
+            "xdp",
+        ),
+        None => (
+            (0..queues.len()).map(|_| Backend::Socket).collect(),
+            "worker",
+        ),
+    };
+    let spin = Duration::from_micros(u64::from(args.spin_us));
+    let mut threads = Threads::new();
+    let mut worker_names = Vec::new();
+    for (id, (tun, backend)) in queues.into_iter().zip(backends).enumerate() {
+        let worker = Worker {
+            id,
+            shared: Arc::clone(&shared),
+            tun,
+            backend,
+            cpu: cpu_of(id),
+            spin,
+        };
+        if let Some(stats) = shared.workers.get(id) {
+            // Alive from the start; the worker beats once per round from then on.
+            stats.beat(shared.clock.now());
         }
-        None => {
-            for (id, queue) in queues.into_iter().enumerate() {
-                let worker = Worker::new(id, Arc::clone(&shared), queue);
-                let cpu = cpu_of(id);
-                let interface = shared.interface.clone();
-                threads.push(spawn(format!("wgxdp-worker-{id}"), move || {
-                    if let Some(cpu) = cpu {
-                        if let Err(e) = pin_current_thread(cpu) {
-                            log_warn!("{interface}: worker {id}: {e}");
-                        }
-                    }
-                    worker.run()
-                })?);
-            }
-        }
+        worker_names.push(format!("wgxdp-{kind}-{id}"));
+        threads.spawn(format!("wgxdp-{kind}-{id}"), move || worker.run())?;
     }
-    let hs_shared = Arc::clone(&shared);
-    threads.push(spawn("wgxdp-handshake".into(), move || {
-        handshake_thread::run(hs_shared, handshake_rx)
-    })?);
+    let rx_shared = Arc::clone(&shared);
+    threads.spawn("wgxdp-hs-rx".into(), move || handshake_rx::run(rx_shared))?;
+    let handshake_workers = args
+        .handshake_workers
+        .map_or_else(handshake_workers::default_count, usize::from);
+    for id in 0..handshake_workers {
+        let hs_shared = Arc::clone(&shared);
+        let thread = format!("wgxdp-hs-{id}");
+        let name = thread.clone();
+        threads.spawn(thread, move || handshake_workers::run(hs_shared, &name))?;
+    }
+    let timer_shared = Arc::clone(&shared);
+    threads.spawn("wgxdp-timers".into(), move || {
+        timer_thread::run(timer_shared)
+    })?;
     let uapi_shared = Arc::clone(&shared);
-    threads.push(spawn("wgxdp-uapi".into(), move || {
+    threads.spawn("wgxdp-uapi".into(), move || {
         serve("uapi", uapi_listener, uapi_shared, UAPI_LIMITS, |s, c| {
             uapi_server::handle_connection(s, c)
         })
-    })?);
+    })?;
     let ctl_shared = Arc::clone(&shared);
-    threads.push(spawn("wgxdp-control".into(), move || {
+    threads.spawn("wgxdp-control".into(), move || {
         serve(
             "control",
             control_listener,
@@ -183,7 +236,7 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
             CONTROL_LIMITS,
             control::handle_connection,
         )
-    })?);
+    })?;
 
     log_info!(
         "{name}: up: {} worker(s), MTU {}, UDP port {}, UAPI {}",
@@ -194,18 +247,148 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<String
     );
     notifier.ready();
 
-    let reason = wait_for_stop(&shared, &signals, &uapi_file, ifindex);
+    let reason = wait_for_stop(&shared, &signals, &uapi_file, &mut tun_watch, &worker_names);
     shared.request_stop(&reason);
-    for thread in threads {
-        let _ = thread.join();
+    if shared.failed() {
+        log_error!("{name}: stopping after a failure: {reason}");
+    } else {
+        log_info!("{name}: stopping ({reason})");
     }
-    if let Some(xdp) = shared.xdp.get() {
-        // Shared may outlive this function in a straggling server thread; the link must not wait for that.
-        xdp.detach();
-    }
+    // Release what a restart needs first: the socket files at once (a new daemon may bind them while we wind
+    // down) and the link's XDP hook, then, once the threads are out, the TUN and the UDP port.
     drop(control_file);
     drop(uapi_file);
-    Ok(shared.stop_reason().unwrap_or(reason))
+    if let Some(xdp) = shared.xdp.get() {
+        // The link's XDP hook too: a restarted daemon attaches its own there. Until the workers are out their
+        // traffic takes the kernel path, which they also serve.
+        xdp.detach();
+    }
+    drop(tun_watch);
+    let stragglers = threads.join_within(JOIN_LIMIT, shared.wedged().as_deref());
+    if !stragglers.is_empty() {
+        // A wedged thread cannot be joined: the process ends around it.
+        log_error!(
+            "{name}: {} thread(s) still running {} s after the stop ({}): exiting without them",
+            stragglers.len(),
+            JOIN_LIMIT.as_secs(),
+            stragglers.join(", ")
+        );
+    }
+    let failed = shared.failed();
+    drop(shared);
+    Ok(Stopped { reason, failed })
+}
+
+/// How a daemon that served ended.
+pub struct Stopped {
+    /// Why, in words.
+    pub reason: String,
+    /// Whether it was a failure (a thread died or wedged) rather than an orderly end.
+    pub failed: bool,
+}
+
+/// How long the stop waits for the threads to finish before exiting without them.
+const JOIN_LIMIT: Duration = Duration::from_secs(5);
+
+/// The daemon's threads, joined with a bound: each says when it is done.
+struct Threads {
+    handles: Vec<(String, JoinHandle<()>)>,
+    done_tx: crossbeam_channel::Sender<String>,
+    done_rx: crossbeam_channel::Receiver<String>,
+}
+
+impl Threads {
+    fn new() -> Self {
+        let (done_tx, done_rx) = crossbeam_channel::unbounded();
+        Self {
+            handles: Vec::new(),
+            done_tx,
+            done_rx,
+        }
+    }
+
+    /// Starts a thread named `name` running `body`.
+    fn spawn<F>(&mut self, name: String, body: F) -> Result<(), String>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let done = self.done_tx.clone();
+        let me = name.clone();
+        let handle = std::thread::Builder::new()
+            .name(name.clone())
+            .spawn(move || {
+                body();
+                let _ = done.send(me);
+            })
+            .map_err(|e| format!("cannot start thread {name}: {e}"))?;
+        self.handles.push((name, handle));
+        Ok(())
+    }
+
+    /// Joins every thread that finishes within `limit`; returns the names of those that did not. A thread known
+    /// to be wedged is not waited for.
+    fn join_within(self, limit: Duration, wedged: Option<&str>) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        let mut running: Vec<String> = self.handles.iter().map(|(n, _)| n.clone()).collect();
+        while running.iter().any(|n| Some(n.as_str()) != wedged) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.done_rx.recv_timeout(left) {
+                Ok(name) => running.retain(|n| *n != name),
+                Err(_) => break,
+            }
+        }
+        for (name, handle) in self.handles {
+            if !running.contains(&name) {
+                let _ = handle.join();
+            }
+        }
+        running
+    }
+}
+
+/// How long a start waits for a daemon that is shutting down on the same name.
+const DYING_WAIT: Duration = Duration::from_secs(3);
+
+/// Whether an interface named `name` exists in our namespace.
+fn interface_here(name: &str) -> bool {
+    nix::net::if_::if_nametoindex(name).is_ok()
+}
+
+/// Waits until no interface `name` exists here, at most until `deadline`; returns whether it waited at all. After
+/// the deadline the start goes on (and attaches to the interface, as wireguard-go would).
+fn wait_until_gone(name: &str, deadline: Instant) -> bool {
+    if !interface_here(name) {
+        return false;
+    }
+    while interface_here(name) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    if interface_here(name) {
+        log_warn!("{name}: an interface of this name exists and did not go away: using it");
+    }
+    true
+}
+
+/// Binds the UDP sockets; after waiting for a dying daemon (`retry_until`), a port it still holds is tried
+/// again until then.
+fn bind_udp(
+    port: u16,
+    workers: usize,
+    options: UdpSocketOptions,
+    retry_until: Option<Instant>,
+) -> Result<LiveSockets, String> {
+    loop {
+        match LiveSockets::bind(port, workers, options.clone()) {
+            Ok(sockets) => return Ok(sockets),
+            Err(e)
+                if e.raw_os_error() == Some(libc::EADDRINUSE)
+                    && retry_until.is_some_and(|t| Instant::now() < t) =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => return Err(format!("cannot bind UDP port {port}: {e}")),
+        }
+    }
 }
 
 /// UAPI: `wg` sends one request and closes; a slow client gets 30 s.
@@ -221,39 +404,42 @@ const CONTROL_LIMITS: ServerLimits = ServerLimits {
     write_timeout: Duration::from_secs(10),
 };
 
-fn spawn<F>(name: String, body: F) -> Result<JoinHandle<()>, String>
-where
-    F: FnOnce() + Send + 'static,
-{
-    std::thread::Builder::new()
-        .name(name.clone())
-        .spawn(body)
-        .map_err(|e| format!("cannot start thread {name}: {e}"))
-}
-
-/// Blocks until a stop signal, a thread's stop request, the TUN's disappearance, or the
-/// UAPI socket's removal; returns the reason.
+/// Blocks until a stop signal, a thread's stop request, the TUN's deletion (a move to another namespace is
+/// followed, see `link_watch.rs`), or the UAPI socket's removal; returns the reason.
 fn wait_for_stop(
     shared: &Shared,
     signals: &nix::sys::signalfd::SignalFd,
     uapi_file: &SocketFile,
-    ifindex: u32,
+    tun: &mut TunWatch,
+    worker_names: &[String],
 ) -> String {
     loop {
-        let mut fds = [PollFd::new(signals.as_fd(), PollFlags::POLLIN)];
+        let mut fds = [
+            PollFd::new(signals.as_fd(), PollFlags::POLLIN),
+            PollFd::new(tun.fd(), PollFlags::POLLIN),
+        ];
         let _ = poll(&mut fds, PollTimeout::from(LIVENESS_PERIOD_MS));
         if let Some(signal) = take_pending(signals) {
             return format!("received {signal}");
         }
         if let Some(reason) = shared.stop_reason() {
-            return reason;
+            // A worker seeing its TUN queue fail is how a deletion often shows first: name it as such.
+            return tun.check(&shared.device).unwrap_or(reason);
         }
         if !uapi_file.still_ours() {
             return format!("UAPI socket {} was removed", uapi_file.path().display());
         }
-        match nix::net::if_::if_nametoindex(shared.interface.as_str()) {
-            Ok(index) if index == ifindex => {}
-            _ => return format!("interface {} was deleted", shared.interface),
+        if let Some((thread, reason)) =
+            shared
+                .watchdog
+                .check(shared.clock.now(), &shared.workers, worker_names)
+        {
+            shared.fail(&reason);
+            shared.note_wedged(thread);
+            return reason;
+        }
+        if let Some(reason) = tun.check(&shared.device) {
+            return reason;
         }
         if let Some(xdp) = shared.xdp.get() {
             if nix::net::if_::if_nametoindex(xdp.link()).is_err() {

@@ -1,163 +1,124 @@
-//! The bounded queue from workers to the handshake thread.
+//! Between the handshake receiver and the handshake workers: a bounded queue of admitted handshake messages
+//! (those that passed the cheap checks), how full it is deciding whether the device is "under load", and the
+//! timer thread's wake-up.
 //!
-//! Handshake messages cost a Curve25519 operation each, so they are taken off the workers
-//! and handled by one thread; how full this queue is decides whether the device is "under
-//! load" (then it answers with cookie replies instead of doing the work). Buffers are
-//! recycled through a small pool, so a flood does not allocate per message.
+//! "Under load" (then only initiations proving their source address with a valid mac2, within the per-source
+//! ratelimit, get Diffie-Hellman work; the rest get cookie replies) starts when the queue is more than 1/8 full
+//! and lasts until it has been below that for a second (as Linux and wireguard-go keep it), so an attacker
+//! cannot switch it off by pausing for a moment. Jobs are plain arrays: a flood does not allocate.
 
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::Mutex;
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+use wgxdp_device::Destination;
+use wgxdp_wire::wg_layout;
 
-/// Handshake messages queued at most (wireguard-go's QueueHandshakeSize).
+/// Admitted handshake messages queued at most (wireguard-go's QueueHandshakeSize).
 pub const HANDSHAKE_QUEUE_LEN: usize = 4096;
+/// How long "under load" outlasts the queue's last time above 1/8 full.
+const LOAD_HYSTERESIS: Duration = Duration::from_secs(1);
 /// The largest handshake message (an initiation).
-const MAX_HANDSHAKE_LEN: usize = 148;
-/// Spare buffers kept for reuse.
-const POOL_LEN: usize = 256;
+const MAX_LEN: usize = wg_layout::INITIATION_LEN;
 
-/// A message for the handshake thread.
-#[derive(Debug)]
-pub enum Job {
-    /// A handshake datagram (initiation, response or cookie reply) and its sender.
-    Datagram(SocketAddr, Vec<u8>),
-    /// Check `take_handshake_wanted` and timers now (a packet was staged, or config changed).
-    Wake,
+/// One admitted message and its sender.
+#[derive(Clone, Copy, Debug)]
+pub struct Job {
+    /// Who sent it, to which of our addresses.
+    pub from: Destination,
+    len: usize,
+    bytes: [u8; MAX_LEN],
 }
 
-/// The sending side, shared by every worker and the control threads.
-#[derive(Debug)]
-pub struct HandshakeQueue {
-    tx: SyncSender<Job>,
-    depth: AtomicUsize,
-    pool: Mutex<Vec<Vec<u8>>>,
+impl Job {
+    /// The message (`None` for one larger than a handshake message: never admitted).
+    pub fn new(from: Destination, message: &[u8]) -> Option<Self> {
+        let mut bytes = [0u8; MAX_LEN];
+        bytes.get_mut(..message.len())?.copy_from_slice(message);
+        Some(Self {
+            from,
+            len: message.len(),
+            bytes,
+        })
+    }
+
+    /// The message's bytes.
+    pub fn message(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or_default()
+    }
 }
 
-/// Why a datagram was not queued.
+/// Why a message was not queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QueueError {
-    /// The queue is full: the datagram is dropped (the peer retries).
+    /// The queue is full: the message is dropped (the peer retries).
     Full,
-    /// The handshake thread has stopped.
-    Closed,
+}
+
+/// The queue and the load it shows; shared by the receiver (producer) and the handshake workers (consumers).
+#[derive(Debug)]
+pub struct HandshakeQueue {
+    tx: Sender<Job>,
+    rx: Receiver<Job>,
+    capacity: usize,
+    /// When the queue was last seen above 1/8 full (nanoseconds of the daemon clock; 0: never).
+    last_loaded: AtomicU64,
+    timer_tx: Sender<()>,
+    timer_rx: Receiver<()>,
 }
 
 impl HandshakeQueue {
-    /// A queue of `capacity` jobs and its receiving end.
-    pub fn new(capacity: usize) -> (Self, HandshakeReceiver) {
-        let (tx, rx) = sync_channel(capacity.max(1));
-        let queue = Self {
+    /// A queue of `capacity` messages.
+    pub fn new(capacity: usize) -> Self {
+        let (tx, rx) = bounded(capacity.max(1));
+        let (timer_tx, timer_rx) = bounded(1);
+        Self {
             tx,
-            depth: AtomicUsize::new(0),
-            pool: Mutex::new(Vec::with_capacity(POOL_LEN)),
-        };
-        (queue, HandshakeReceiver { rx, capacity })
-    }
-
-    /// Queues a copy of `datagram` from `source`.
-    pub fn push(&self, source: SocketAddr, datagram: &[u8]) -> Result<(), QueueError> {
-        let mut buf = self
-            .pool
-            .lock()
-            .ok()
-            .and_then(|mut pool| pool.pop())
-            .unwrap_or_else(|| Vec::with_capacity(MAX_HANDSHAKE_LEN));
-        buf.clear();
-        buf.extend_from_slice(datagram);
-        // Count before sending so the receiver never sees a depth below zero.
-        self.depth.fetch_add(1, Ordering::Relaxed);
-        match self.tx.try_send(Job::Datagram(source, buf)) {
-            Ok(()) => Ok(()),
-            Err(e) => {
-                self.depth.fetch_sub(1, Ordering::Relaxed);
-                let full = matches!(e, TrySendError::Full(_));
-                if let TrySendError::Full(Job::Datagram(_, buf))
-                | TrySendError::Disconnected(Job::Datagram(_, buf)) = e
-                {
-                    self.recycle(buf);
-                }
-                Err(if full {
-                    QueueError::Full
-                } else {
-                    QueueError::Closed
-                })
-            }
+            rx,
+            capacity: capacity.max(1),
+            last_loaded: AtomicU64::new(0),
+            timer_tx,
+            timer_rx,
         }
     }
 
-    /// Asks the handshake thread to look at the device now. Never blocks; a full queue
-    /// means the thread is awake anyway.
-    pub fn wake(&self) {
-        let _ = self.tx.try_send(Job::Wake);
+    /// Whether the device is under load at `now`: the queue is more than 1/8 full, or was within the last second.
+    pub fn under_load(&self, now: Duration) -> bool {
+        let now_ns = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX).max(1);
+        if self.tx.len() > self.capacity / 8 {
+            self.last_loaded.store(now_ns, Ordering::Relaxed);
+            return true;
+        }
+        let last = self.last_loaded.load(Ordering::Relaxed);
+        last != 0 && now_ns.saturating_sub(last) < LOAD_HYSTERESIS.as_nanos() as u64
+    }
+
+    /// Queues an admitted message.
+    pub fn push(&self, job: Job) -> Result<(), QueueError> {
+        match self.tx.try_send(job) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => Err(QueueError::Full),
+        }
+    }
+
+    /// The next admitted message, waiting up to `timeout`.
+    pub fn next(&self, timeout: Duration) -> Option<Job> {
+        self.rx.recv_timeout(timeout).ok()
     }
 
     /// Messages waiting.
     pub fn depth(&self) -> usize {
-        self.depth.load(Ordering::Relaxed)
+        self.tx.len()
     }
 
-    /// Returns a processed datagram's buffer to the pool.
-    pub fn recycle(&self, buf: Vec<u8>) {
-        if buf.capacity() > MAX_HANDSHAKE_LEN * 2 {
-            return;
-        }
-        if let Ok(mut pool) = self.pool.lock() {
-            if pool.len() < POOL_LEN {
-                pool.push(buf);
-            }
-        }
+    /// Asks the timer thread to look at the device now (a packet was staged, configuration changed). Never
+    /// blocks; a pending wake-up already does it.
+    pub fn wake_timers(&self) {
+        let _ = self.timer_tx.try_send(());
     }
 
-    /// Marks one datagram as taken off the queue.
-    fn taken(&self) {
-        self.depth.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// What [`HandshakeReceiver::next`] found.
-#[derive(Debug)]
-pub enum Next {
-    /// A job, and whether the device is under load.
-    Job {
-        /// The job.
-        job: Job,
-        /// The queue was more than 1/8 full.
-        under_load: bool,
-    },
-    /// Nothing arrived in time.
-    Timeout,
-    /// Every sender is gone.
-    Closed,
-}
-
-/// The handshake thread's end of the queue.
-#[derive(Debug)]
-pub struct HandshakeReceiver {
-    rx: Receiver<Job>,
-    capacity: usize,
-}
-
-impl HandshakeReceiver {
-    /// Waits up to `timeout` for a job. For a datagram, also says whether the device is
-    /// under load: the queue was more than 1/8 full when it was taken (wireguard-go's rule).
-    pub fn next(&self, queue: &HandshakeQueue, timeout: Duration) -> Next {
-        match self.rx.recv_timeout(timeout) {
-            Ok(job) => {
-                let under_load = match job {
-                    Job::Datagram(..) => {
-                        let depth = queue.depth();
-                        queue.taken();
-                        depth > self.capacity / 8
-                    }
-                    Job::Wake => false,
-                };
-                Next::Job { job, under_load }
-            }
-            Err(RecvTimeoutError::Timeout) => Next::Timeout,
-            Err(RecvTimeoutError::Disconnected) => Next::Closed,
-        }
+    /// The timer thread's wait: until woken or `timeout` passes.
+    pub fn wait_timers(&self, timeout: Duration) {
+        let _ = self.timer_rx.recv_timeout(timeout);
     }
 }
 
@@ -165,47 +126,49 @@ impl HandshakeReceiver {
 mod tests {
     use super::*;
 
-    fn src() -> SocketAddr {
-        "192.0.2.1:51820".parse().unwrap()
+    fn src() -> Destination {
+        Destination::routed("192.0.2.1:51820".parse().unwrap())
     }
 
     #[test]
-    fn load_is_more_than_an_eighth_full_and_full_queues_refuse() {
-        let (queue, rx) = HandshakeQueue::new(16);
-        for i in 0..16u8 {
-            queue.push(src(), &[i; 148]).unwrap();
+    fn load_starts_above_an_eighth_and_lasts_a_second_after() {
+        let queue = HandshakeQueue::new(16);
+        let t = Duration::from_secs(100);
+        assert!(!queue.under_load(t));
+        for i in 0..3u8 {
+            queue.push(Job::new(src(), &[i; 148]).unwrap()).unwrap();
         }
-        assert_eq!(queue.push(src(), &[0; 148]), Err(QueueError::Full));
-        assert_eq!(queue.depth(), 16);
-        // 16 queued, capacity/8 = 2: under load until at most 2 remain when taken.
-        let mut loads = Vec::new();
-        while let Next::Job {
-            job,
-            under_load: load,
-        } = rx.next(&queue, Duration::ZERO)
-        {
-            let Job::Datagram(from, buf) = job else {
-                panic!("unexpected wake");
-            };
-            assert_eq!(from, src());
-            assert_eq!(buf.len(), 148);
-            queue.recycle(buf);
-            loads.push(load);
-        }
-        assert_eq!(loads.len(), 16);
-        assert!(loads[..14].iter().all(|&l| l));
-        assert!(loads[14..].iter().all(|&l| !l));
+        // 3 > 16/8: under load.
+        assert!(queue.under_load(t));
+        while queue.next(Duration::ZERO).is_some() {}
         assert_eq!(queue.depth(), 0);
-        queue.wake();
-        assert!(matches!(
-            rx.next(&queue, Duration::ZERO),
-            Next::Job {
-                job: Job::Wake,
-                under_load: false
-            }
-        ));
-        assert!(matches!(rx.next(&queue, Duration::ZERO), Next::Timeout));
-        drop(rx);
-        assert_eq!(queue.push(src(), &[1; 92]), Err(QueueError::Closed));
+        // Drained, but the second has not passed.
+        assert!(queue.under_load(t + Duration::from_millis(999)));
+        assert!(!queue.under_load(t + Duration::from_millis(1001)));
+    }
+
+    #[test]
+    fn a_full_queue_refuses_and_jobs_keep_their_bytes() {
+        let queue = HandshakeQueue::new(2);
+        queue.push(Job::new(src(), &[7; 92]).unwrap()).unwrap();
+        queue.push(Job::new(src(), &[8; 148]).unwrap()).unwrap();
+        assert_eq!(
+            queue.push(Job::new(src(), &[9; 148]).unwrap()),
+            Err(QueueError::Full)
+        );
+        let job = queue.next(Duration::ZERO).unwrap();
+        assert_eq!((job.from, job.message()), (src(), &[7u8; 92][..]));
+        assert!(
+            Job::new(src(), &[0; 149]).is_none(),
+            "nothing larger than an initiation"
+        );
+        queue.wake_timers();
+        queue.wake_timers();
+        let started = std::time::Instant::now();
+        queue.wait_timers(Duration::from_secs(5));
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "a pending wake-up ends the wait"
+        );
     }
 }

@@ -1,12 +1,27 @@
-//! A tiny stderr logger: one line per event, UTC timestamp, level, message.
+//! The daemon's log: one line per event, level and message, to one sink chosen at start-up:
 //!
-//! The level comes from `LOG_LEVEL` (as wireguard-go reads it): `silent`, `error`, `info`
-//! (default) or `verbose`/`debug`. Lines are written with one `write_all` so concurrent
-//! threads do not interleave within a line.
+//! - stderr (the foreground forms), with a UTC timestamp;
+//! - a file (`--log-file PATH`), appended, same lines;
+//! - syslog (the detached form `wgxdp IFNAME`, whose stderr goes nowhere): RFC 3164 datagrams on `/dev/log`,
+//!   which journald and rsyslog both read, facility `daemon`, tagged `wgxdp[PID]`.
+//!
+//! The level comes from `LOG_LEVEL` (as wireguard-go reads it): `silent`, `error`, `info` (default) or
+//! `verbose`/`debug`. Each line is written with one call so concurrent threads do not interleave within a line.
+//! Logging is best effort: a sink that fails never takes the daemon down. A panic is logged too, so that no exit
+//! goes unexplained.
 
+use std::fs::{File, OpenOptions};
 use std::io::Write;
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Where syslog listens on Linux.
+pub const SYSLOG_SOCKET: &str = "/dev/log";
+/// syslog's `daemon` facility.
+const FACILITY_DAEMON: u8 = 3;
 
 /// How much is logged; higher logs more.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,6 +40,16 @@ pub enum Level {
 }
 
 impl Level {
+    /// The syslog severity of the level.
+    fn severity(self) -> u8 {
+        match self {
+            Level::Silent | Level::Error => 3,
+            Level::Warn => 4,
+            Level::Info => 6,
+            Level::Debug => 7,
+        }
+    }
+
     fn tag(self) -> &'static str {
         match self {
             Level::Silent => "",
@@ -48,6 +73,15 @@ pub fn init_from_env() {
         _ => Level::Info,
     };
     MAX_LEVEL.store(level as u8, Ordering::Relaxed);
+    if log::set_logger(&BRIDGE).is_ok() {
+        log::set_max_level(match level {
+            Level::Silent => log::LevelFilter::Off,
+            Level::Error => log::LevelFilter::Error,
+            Level::Warn => log::LevelFilter::Warn,
+            Level::Info => log::LevelFilter::Info,
+            Level::Debug => log::LevelFilter::Debug,
+        });
+    }
 }
 
 /// Whether a message at `level` would be written.
@@ -55,19 +89,131 @@ pub fn enabled(level: Level) -> bool {
     level != Level::Silent && level as u8 <= MAX_LEVEL.load(Ordering::Relaxed)
 }
 
+/// Where log lines go.
+#[derive(Debug)]
+enum Sink {
+    Stderr,
+    File(Mutex<File>),
+    Syslog(Mutex<UnixDatagram>),
+}
+
+static SINK: OnceLock<Sink> = OnceLock::new();
+
+/// Sends the log to the file at `path` (appended, created if needed) from now on.
+pub fn log_to_file(path: &Path) -> std::io::Result<()> {
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    set_sink(Sink::File(Mutex::new(file)));
+    Ok(())
+}
+
+/// Sends the log to syslog from now on; fails when no syslog listens on [`SYSLOG_SOCKET`].
+pub fn log_to_syslog() -> std::io::Result<()> {
+    set_sink(Sink::Syslog(Mutex::new(syslog_socket()?)));
+    Ok(())
+}
+
+/// Whether a syslog daemon listens on [`SYSLOG_SOCKET`] (so a detached daemon's log is kept there).
+pub fn syslog_available() -> bool {
+    syslog_socket().is_ok()
+}
+
+fn syslog_socket() -> std::io::Result<UnixDatagram> {
+    let socket = UnixDatagram::unbound()?;
+    socket.connect(SYSLOG_SOCKET)?;
+    Ok(socket)
+}
+
+fn set_sink(sink: Sink) {
+    // Chosen once, before any thread logs; a second choice keeps the first.
+    let _ = SINK.set(sink);
+}
+
+/// A panic in any thread ends the process: logged first (thread, location, message) to the sink in use, since
+/// the default hook only prints to a stderr nobody may read, then the process aborts. A daemon with one thread
+/// gone would look alive while it no longer forwards, times out or answers.
+pub fn log_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("unnamed");
+        write(
+            Level::Error,
+            format_args!("thread {name} panicked: {info}; stopping the daemon (abort)"),
+        );
+        default(info);
+        std::process::abort();
+    }));
+}
+
+/// Forwards the `log` crate's records (the library crates log through it) into this log.
+struct Bridge;
+
+impl log::Log for Bridge {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        enabled(level_of(metadata.level()))
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        write(level_of(record.level()), format_args!("{}", record.args()));
+    }
+
+    fn flush(&self) {}
+}
+
+fn level_of(level: log::Level) -> Level {
+    match level {
+        log::Level::Error => Level::Error,
+        log::Level::Warn => Level::Warn,
+        log::Level::Info => Level::Info,
+        log::Level::Debug | log::Level::Trace => Level::Debug,
+    }
+}
+
+static BRIDGE: Bridge = Bridge;
+
 /// Writes one line (use the `log_*!` macros).
 pub fn write(level: Level, args: std::fmt::Arguments<'_>) {
     if !enabled(level) {
         return;
     }
-    let line = format!(
+    // A failing sink must not take the daemon down: logging is best effort.
+    match SINK.get().unwrap_or(&Sink::Stderr) {
+        Sink::Stderr => {
+            let _ = std::io::stderr()
+                .lock()
+                .write_all(line(level, args).as_bytes());
+        }
+        Sink::File(file) => {
+            let mut file = file.lock().unwrap_or_else(|e| e.into_inner());
+            let _ = file.write_all(line(level, args).as_bytes());
+        }
+        Sink::Syslog(socket) => {
+            let message = syslog_message(level, std::process::id(), args);
+            let mut socket = socket.lock().unwrap_or_else(|e| e.into_inner());
+            if socket.send(message.as_bytes()).is_err() {
+                // syslog restarted: its socket is a new one.
+                if let Ok(fresh) = syslog_socket() {
+                    *socket = fresh;
+                    let _ = socket.send(message.as_bytes());
+                }
+            }
+        }
+    }
+}
+
+fn line(level: Level, args: std::fmt::Arguments<'_>) -> String {
+    format!(
         "{} {:<5} {}\n",
         utc_timestamp(SystemTime::now()),
         level.tag(),
         args
-    );
-    // A closed stderr must not take the daemon down: logging is best effort.
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    )
+}
+
+/// `<PRI>wgxdp[PID]: MESSAGE`: syslogd and journald stamp the time themselves.
+fn syslog_message(level: Level, pid: u32, args: std::fmt::Arguments<'_>) -> String {
+    let priority = FACILITY_DAEMON * 8 + level.severity();
+    format!("<{priority}>wgxdp[{pid}]: {args}")
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ` without pulling in a date crate.
@@ -116,6 +262,22 @@ macro_rules! log_debug { ($($t:tt)*) => { $crate::logger::write($crate::logger::
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn syslog_lines_carry_facility_severity_tag_and_pid() {
+        assert_eq!(
+            syslog_message(Level::Error, 42, format_args!("wg0: stopped (x)")),
+            "<27>wgxdp[42]: wg0: stopped (x)"
+        );
+        assert_eq!(
+            syslog_message(Level::Info, 7, format_args!("up")),
+            "<30>wgxdp[7]: up"
+        );
+        assert_eq!(
+            syslog_message(Level::Warn, 7, format_args!("w")),
+            "<28>wgxdp[7]: w"
+        );
+    }
 
     #[test]
     fn timestamps_are_utc_calendar_dates() {

@@ -6,6 +6,10 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often a start waiting for a dying daemon looks again.
+const DYING_POLL: Duration = Duration::from_millis(50);
 
 /// Directory of the UAPI sockets, as `wg` looks for them.
 pub const UAPI_DIR: &str = "/var/run/wireguard";
@@ -43,23 +47,40 @@ pub struct SocketFile {
     path: PathBuf,
     dev: u64,
     ino: u64,
+    waited: Duration,
 }
 
 impl SocketFile {
-    /// Creates `path`'s directory (mode 0700), clears a stale socket left by a dead daemon
-    /// (refusing if a live one answers on it), binds, and sets the socket mode to 0600.
-    pub fn bind(path: &Path) -> io::Result<(UnixListener, SocketFile)> {
+    /// Creates `path`'s directory (mode 0700), clears a stale socket left by a dead daemon,
+    /// binds, and sets the socket mode to 0600. A daemon still answering on `path` refuses us,
+    /// unless it goes away within `patience`: a daemon that is shutting down (its interface was
+    /// just deleted) releases its socket files first, so a restart right after waits for that
+    /// instead of failing.
+    pub fn bind(path: &Path, patience: Duration) -> io::Result<(UnixListener, SocketFile)> {
         if let Some(dir) = path.parent() {
             ensure_private_dir(dir)?;
         }
-        if fs::symlink_metadata(path).is_ok() {
-            if UnixStream::connect(path).is_ok() {
+        let started = Instant::now();
+        let mut slept = false;
+        while fs::symlink_metadata(path).is_ok() {
+            if UnixStream::connect(path).is_err() {
+                // Nobody listens: a dead daemon's leftover.
+                fs::remove_file(path)?;
+                break;
+            }
+            if started.elapsed() >= patience {
+                let waited = if patience.is_zero() {
+                    String::new()
+                } else {
+                    format!(" (waited {:.1} s for it to exit)", patience.as_secs_f32())
+                };
                 return Err(io::Error::new(
                     io::ErrorKind::AddrInUse,
-                    format!("{} is served by a running daemon", path.display()),
+                    format!("{} is served by a running daemon{waited}", path.display()),
                 ));
             }
-            fs::remove_file(path)?;
+            std::thread::sleep(DYING_POLL);
+            slept = true;
         }
         let listener = UnixListener::bind(path)?;
         // The directory is 0700 already, so the short window before chmod exposes nothing.
@@ -71,8 +92,18 @@ impl SocketFile {
                 path: path.to_owned(),
                 dev: meta.dev(),
                 ino: meta.ino(),
+                waited: if slept {
+                    started.elapsed()
+                } else {
+                    Duration::ZERO
+                },
             },
         ))
+    }
+
+    /// How long [`SocketFile::bind`] waited for another daemon to let go of the path (zero when it did not).
+    pub fn waited(&self) -> Duration {
+        self.waited
     }
 
     /// The socket's path.
@@ -123,7 +154,7 @@ mod tests {
     fn socket_file_lifecycle() {
         let dir = std::env::temp_dir().join(format!("wgxdp-sockfile-{}", std::process::id()));
         let path = dir.join("sub").join("t.sock");
-        let (listener, file) = SocketFile::bind(&path).unwrap();
+        let (listener, file) = SocketFile::bind(&path, Duration::ZERO).unwrap();
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let dmode = fs::metadata(path.parent().unwrap())
@@ -133,17 +164,45 @@ mod tests {
             & 0o777;
         assert_eq!(dmode, 0o700);
         assert!(file.still_ours());
-        // A live listener makes a second bind refuse.
-        let err = SocketFile::bind(&path).unwrap_err();
+        // A live listener makes a second bind refuse, at once or after the patience given.
+        let err = SocketFile::bind(&path, Duration::ZERO).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        let started = Instant::now();
+        let err = SocketFile::bind(&path, Duration::from_millis(200)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        assert!(started.elapsed() >= Duration::from_millis(200));
+        assert!(err.to_string().contains("waited"), "{err}");
         // A stale file (nobody listening) is replaced.
         drop(listener);
         std::mem::forget(file);
-        let (_listener2, file2) = SocketFile::bind(&path).unwrap();
+        let (_listener2, file2) = SocketFile::bind(&path, Duration::ZERO).unwrap();
         assert!(file2.still_ours());
         fs::remove_file(&path).unwrap();
         assert!(!file2.still_ours());
         drop(file2);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_dying_daemon_is_waited_for() {
+        let dir = std::env::temp_dir().join(format!("wgxdp-sockfile-dying-{}", std::process::id()));
+        let path = dir.join("d.sock");
+        let (listener, file) = SocketFile::bind(&path, Duration::ZERO).unwrap();
+        // The "old daemon" lets go after 150 ms, as a shutting-down one removes its files first.
+        let releaser = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(150));
+            drop(file);
+            drop(listener);
+        });
+        let (_listener, again) = SocketFile::bind(&path, Duration::from_secs(5)).unwrap();
+        releaser.join().unwrap();
+        assert!(
+            again.waited() >= Duration::from_millis(100),
+            "{:?}",
+            again.waited()
+        );
+        assert!(again.waited() < Duration::from_secs(5));
+        drop(again);
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -1,9 +1,9 @@
 //! `wgxdp stats`: the daemon's counters as one JSON object or as a readable table.
 
 use crate::shared::Shared;
-use crate::worker_stats::{Counter, WorkerSnapshot};
 use crate::xdp_control::XdpReport;
 use std::fmt::Write as _;
+use wgxdp_datapath::{Counter, WorkerSnapshot};
 use wgxdp_device::Counters;
 use wgxdp_io_xdp::SteerReason;
 
@@ -16,8 +16,12 @@ pub struct StatsReport {
     pub listen_port: u16,
     /// Seconds since the daemon started.
     pub uptime_secs: f64,
-    /// Handshake messages waiting for the handshake thread.
+    /// Admitted handshake messages waiting for the handshake workers.
     pub handshake_queue_depth: usize,
+    /// The slow path's screening: received, queued, queue_full, answered, dropped; and whether under load now.
+    pub handshakes: [(&'static str, u64); 5],
+    /// Whether the device is under load (cookie replies instead of handshakes without a valid mac2).
+    pub under_load: bool,
     /// One entry per worker, by id.
     pub workers: Vec<WorkerSnapshot>,
     /// The device's counters.
@@ -34,6 +38,19 @@ impl StatsReport {
             listen_port: shared.sockets.bound_port(),
             uptime_secs: shared.clock.now().as_secs_f64(),
             handshake_queue_depth: shared.handshakes.depth(),
+            handshakes: {
+                let h = &shared.handshake_rx;
+                let get =
+                    |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+                [
+                    ("received", get(&h.received)),
+                    ("queued", get(&h.queued)),
+                    ("queue_full", get(&h.queue_full)),
+                    ("answered", get(&h.answered)),
+                    ("dropped", get(&h.dropped)),
+                ]
+            },
+            under_load: shared.handshakes.under_load(shared.clock.now()),
             workers: shared.workers.iter().map(|w| w.snapshot()).collect(),
             device: shared.device.counters(),
             xdp: shared.xdp.get().map(|x| x.report()),
@@ -65,7 +82,12 @@ impl StatsReport {
             w.write_json_fields(&mut out);
             out.push('}');
         }
-        out.push_str("],\"totals\":{");
+        out.push_str("],\"handshakes\":{");
+        for (name, value) in &self.handshakes {
+            let _ = write!(out, "\"{name}\":{value},");
+        }
+        let _ = write!(out, "\"under_load\":{}}}", self.under_load);
+        out.push_str(",\"totals\":{");
         self.totals().write_json_fields(&mut out);
         out.push_str("},\"device\":");
         out.push_str(&self.device.to_json());
@@ -103,6 +125,10 @@ impl StatsReport {
                 let _ = write!(out, "{:>14}", w.get(counter));
             }
             let _ = writeln!(out, "{:>14}", totals.get(counter));
+        }
+        let _ = writeln!(out, "\nhandshakes (under load: {})", self.under_load);
+        for (name, value) in &self.handshakes {
+            let _ = writeln!(out, "  {name:<24}{value:>14}");
         }
         if let Some(xdp) = &self.xdp {
             let _ = writeln!(

@@ -1,7 +1,8 @@
 //! The UAPI server on `/var/run/wireguard/IFNAME.sock`: the cross-platform protocol `wg`
 //! speaks. Each connection may carry several requests; each is answered in order:
-//! `get` with the device state, `set` with `errno=0` or the refusal's errno (nothing applied),
-//! a malformed request with its parse errno (the connection is closed after a fatal one).
+//! `get` with the device state, `set` with `errno=0` or the refusal's errno negated as wireguard-go answers it
+//! (nothing applied), a malformed request with its parse errno, negated too unless it was a `get` (the connection
+//! is closed after a fatal one).
 
 use crate::apply::apply_set;
 use crate::shared::Shared;
@@ -10,7 +11,8 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::SystemTime;
 use wgxdp_uapi::{
-    write_errno, write_get_interface, write_get_peer, Limits, Request, RequestReader,
+    write_errno, write_get_interface, write_get_peer, write_set_errno, Limits, Request,
+    RequestReader,
 };
 use zeroize::{Zeroize, Zeroizing};
 
@@ -67,16 +69,22 @@ fn answer(
         Ok(Request::Set(request)) => match apply_set(shared, &request) {
             Ok(_) => {
                 log_debug!("{}: UAPI set applied", shared.interface);
-                write_errno(0, &mut out);
+                write_set_errno(0, &mut out);
             }
             Err(e) => {
                 log_info!("{}: UAPI set refused: {e}", shared.interface);
-                write_errno(e.errno, &mut out);
+                write_set_errno(e.errno, &mut out);
             }
         },
-        Err(e) => {
+        // A refused get keeps the positive errno `wg`'s get parser reads; everything else is answered as a
+        // refused set (negated, as wireguard-go does).
+        Err(e) if e.answers_get() => {
             log_info!("{}: bad UAPI request: {e}", shared.interface);
             write_errno(e.errno(), &mut out);
+        }
+        Err(e) => {
+            log_info!("{}: bad UAPI request: {e}", shared.interface);
+            write_set_errno(e.errno(), &mut out);
         }
     }
     stream.write_all(out.as_bytes())

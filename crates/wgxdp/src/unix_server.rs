@@ -42,7 +42,11 @@ pub fn serve<F>(
         return;
     }
     let conns = ConnLimit::new(limits.max_connections);
+    let thread = format!("wgxdp-{name}");
+    let beat = shared.watchdog.register(&thread, shared.clock.now());
+    crate::fault::inject(&thread);
     while !shared.stopping() {
+        beat.beat(shared.clock.now());
         let mut fds = [PollFd::new(listener.as_fd(), PollFlags::POLLIN)];
         match poll(&mut fds, PollTimeout::from(ACCEPT_POLL_MS)) {
             Ok(0) => continue,

@@ -7,7 +7,9 @@
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
-use wgxdp_io_xdp::{AttachMode, SteerCounters, SteerReason, XdpProgram, XskConfig, XskSocket};
+use wgxdp_io_xdp::{
+    AttachMode, SteerConfig, SteerCounters, SteerReason, XdpProgram, XskConfig, XskSocket,
+};
 
 /// Where `ethtool -l`'s combined/RX queue count shows up without ethtool: one `rx-N` directory per RX queue.
 fn queues_dir(link: &str) -> String {
@@ -31,6 +33,16 @@ pub fn rx_queue_count(link: &str) -> Result<u32, String> {
     }
 }
 
+/// What the steering program is loaded with for sockets of `config`: both families to `port`, and only frames
+/// that fit one of their UMEM frames (longer ones take the kernel path instead of being dropped at the socket).
+pub fn steer_config(port: u16, config: &XskConfig, replace_foreign: bool) -> SteerConfig {
+    SteerConfig {
+        max_frame_len: SteerConfig::frame_capacity(config.frame_size),
+        replace_foreign,
+        ..SteerConfig::new(port)
+    }
+}
+
 /// Socket sizes of the workers: 2048-byte frames fit a 1420-MTU packet sealed behind IPv6 headers; a larger MTU
 /// takes page-sized frames.
 pub fn socket_config(mtu: u16) -> XskConfig {
@@ -50,6 +62,8 @@ pub fn socket_config(mtu: u16) -> XskConfig {
 pub struct XdpControl {
     link: String,
     mode: AttachMode,
+    /// What every (re-)attach loads the program with; only the port changes.
+    steer: SteerConfig,
     state: Mutex<State>,
 }
 
@@ -114,20 +128,28 @@ fn mode_name(mode: AttachMode) -> &'static str {
 }
 
 impl XdpControl {
-    /// Attaches the steering program to `link` for `port`.
-    pub fn attach(link: &str, mode: AttachMode, port: u16) -> Result<Self, String> {
-        let program = XdpProgram::attach(link, port, mode)
-            .map_err(|e| format!("cannot attach XDP to {link}: {e}"))?;
+    /// Attaches the steering program to `link` for `steer.listen_port`. `steer.max_frame_len` must be what the
+    /// sockets' UMEM frames take ([`steer_config`]): longer frames are left to the kernel socket.
+    pub fn attach(link: &str, mode: AttachMode, steer: SteerConfig) -> Result<Self, String> {
+        let program = XdpProgram::attach_with(link, &steer, mode).map_err(|e| e.to_string())?;
         if let Some(reason) = program.fallback_reason() {
             crate::log_info!("{reason}");
+        }
+        if let Some(note) = program.replaced() {
+            crate::log_warn!("{note}");
         }
         Ok(Self {
             link: link.to_owned(),
             // Re-attaching after a port change keeps the mode the first attach got.
             mode: program.mode(),
+            // A re-attach replaces only our own program (detached first): never anyone else's.
+            steer: SteerConfig {
+                replace_foreign: false,
+                ..steer
+            },
             state: Mutex::new(State {
                 program: Some(program),
-                port,
+                port: steer.listen_port,
                 sockets: Vec::new(),
             }),
         })
@@ -193,7 +215,11 @@ impl XdpControl {
         // The old program must go first: a link takes one XDP program.
         state.program = None;
         state.port = port;
-        match XdpProgram::attach(&self.link, port, self.mode) {
+        let steer = SteerConfig {
+            listen_port: port,
+            ..self.steer
+        };
+        match XdpProgram::attach_with(&self.link, &steer, self.mode) {
             Ok(mut program) => {
                 for (queue, fd) in &state.sockets {
                     if let Err(e) = program.register_socket(*queue, fd) {
@@ -246,6 +272,18 @@ mod tests {
     }
 
     #[test]
+    fn the_program_redirects_only_what_a_frame_takes() {
+        let steer = steer_config(51820, &socket_config(1420), false);
+        assert_eq!(steer.listen_port, 51820);
+        assert_eq!(steer.max_frame_len, 2048 - 256);
+        assert!(steer.ipv4 && steer.ipv6 && !steer.observe_only && !steer.replace_foreign);
+        assert_eq!(
+            steer_config(1, &socket_config(9000), true).max_frame_len,
+            4096 - 256
+        );
+    }
+
+    #[test]
     fn report_json_lists_every_passed_reason() {
         let report = XdpReport {
             link: "veth0".into(),
@@ -253,7 +291,7 @@ mod tests {
             port: 51820,
             queues: 2,
             counters: Some(SteerCounters::from_counts([
-                5, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0,
+                5, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,
             ])),
         };
         let json = report.to_json();

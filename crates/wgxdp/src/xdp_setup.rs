@@ -3,9 +3,12 @@
 
 use crate::cli::{IoMode, UpArgs, XdpModeArg};
 use crate::shared::Shared;
-use crate::xdp_control::{rx_queue_count, socket_config, XdpControl};
+use crate::xdp_control::{rx_queue_count, socket_config, steer_config, XdpControl};
 use crate::{log_info, log_warn};
 use wgxdp_io_xdp::{AttachMode, XskSocket};
+
+/// Packets one busy-poll round of the driver may process (SO_BUSY_POLL_BUDGET; the kernel's default is 8).
+const BUSY_POLL_BUDGET: u16 = 64;
 
 /// The path chosen before anything is created.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,9 +95,21 @@ pub fn start(
         Some(XdpModeArg::Generic) => AttachMode::Generic,
     };
     let port = shared.sockets.bound_port();
-    let control = XdpControl::attach(link, mode, port)?;
+    let xsk = socket_config(shared.mtu);
+    let control = XdpControl::attach(link, mode, steer_config(port, &xsk, args.xdp_replace))?;
     let count = u32::try_from(workers).unwrap_or(u32::MAX).min(queues);
-    let sockets = control.open_sockets(count, &socket_config(shared.mtu))?;
+    let sockets = control.open_sockets(count, &xsk)?;
+    if args.busy_poll_us > 0 {
+        for socket in &sockets {
+            if let Err(e) = socket.set_busy_poll(args.busy_poll_us, BUSY_POLL_BUDGET) {
+                log_info!(
+                    "{}: no preferred busy polling on {link} queue {}: {e}",
+                    shared.interface,
+                    socket.queue()
+                );
+            }
+        }
+    }
     if count < queues {
         log_info!(
             "{}: {count} worker(s) for {queues} RX queues of {link}: queues {count}.. take the kernel path",

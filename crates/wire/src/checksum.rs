@@ -11,6 +11,8 @@ use crate::field;
 
 /// IP protocol number of UDP.
 pub const IPPROTO_UDP: u8 = 17;
+/// IP protocol number of TCP.
+pub const IPPROTO_TCP: u8 = 6;
 
 /// A running one's complement sum.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -44,6 +44,13 @@ pub enum WireError {
         /// Bytes actually available.
         available: usize,
     },
+    /// The TCP data offset is below 5 words or beyond the segment.
+    BadTcpDataOffset {
+        /// The header length the data offset declares, in bytes.
+        header_len: usize,
+        /// Bytes actually available.
+        available: usize,
+    },
     /// The Ethernet frame carries neither IPv4 nor IPv6 (after at most one 802.1Q tag).
     UnsupportedEtherType {
         /// The EtherType found.
@@ -117,6 +124,13 @@ impl fmt::Display for WireError {
                     "IP header declares {declared} bytes but {available} are usable"
                 )
             }
+            Self::BadTcpDataOffset {
+                header_len,
+                available,
+            } => write!(
+                f,
+                "TCP data offset of {header_len} bytes with {available} bytes available"
+            ),
             Self::BadUdpLength {
                 declared,
                 available,

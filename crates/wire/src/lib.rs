@@ -1,4 +1,4 @@
-//! Zero-copy, checked views over Ethernet, IPv4, IPv6, UDP and WireGuard messages.
+//! Zero-copy, checked views over Ethernet, IPv4, IPv6, UDP, TCP and WireGuard messages.
 //!
 //! Every view is built by a constructor that performs all length and format checks and keeps its header as a
 //! fixed-size array reference; from then on every accessor is infallible and cannot panic. Constructors never
@@ -17,6 +17,7 @@ pub mod inner_packet;
 pub mod ipv4;
 pub mod ipv6;
 pub mod ipv6_ext;
+pub mod tcp;
 pub mod udp;
 pub mod wg_cookie_reply;
 mod wg_fixed;
@@ -36,6 +37,7 @@ pub use inner_packet::{inner_packet, InnerPacket, IpVersion};
 pub use ipv4::{Ipv4Fields, Ipv4Packet, Ipv4PacketMut};
 pub use ipv6::{Ipv6Fields, Ipv6Packet, Ipv6PacketMut};
 pub use ipv6_ext::{Ipv6Fragment, Ipv6UpperLayer};
+pub use tcp::TcpSegment;
 pub use udp::{UdpDatagram, UdpDatagramMut};
 pub use wg_cookie_reply::{CookieReply, CookieReplyMut};
 pub use wg_handshake::{

@@ -10,7 +10,8 @@ use std::time::{Duration, SystemTime};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use wgxdp_device::{
-    ApplyError, ApplyOutcome, Device, DeviceConfig, Inbound, MessageKind, Outbound, Outbox,
+    ApplyError, ApplyOutcome, Destination, Device, DeviceConfig, Inbound, MessageKind, Outbound,
+    Outbox, TxRoom,
 };
 use wgxdp_noise::{PrivateKey, PublicKey};
 use wgxdp_uapi::{parse_request, Request, SetRequest};
@@ -65,6 +66,47 @@ pub fn set_request(body: &str) -> SetRequest {
         Ok(Request::Set(req)) => req,
         other => panic!("not a set request: {other:?}\n{text}"),
     }
+}
+
+/// A [`TxRoom`] with one owned buffer: what a single-packet send seals into.
+#[derive(Default)]
+pub struct VecRoom {
+    pub buf: Vec<u8>,
+    /// The last committed message.
+    pub sent: Option<(SocketAddr, Vec<u8>)>,
+    /// Where the last committed message was to go, source included.
+    pub to: Option<Destination>,
+    /// Refuse every buffer (a full ring).
+    pub full: bool,
+}
+
+impl TxRoom for VecRoom {
+    fn message_buffer(&mut self, _to: Destination, max_len: usize) -> Option<&mut [u8]> {
+        if self.full {
+            return None;
+        }
+        self.buf.clear();
+        self.buf.resize(max_len, 0);
+        Some(&mut self.buf)
+    }
+
+    fn commit(&mut self, to: Destination, len: usize) {
+        self.sent = Some((to.addr, self.buf[..len].to_vec()));
+        self.to = Some(to);
+    }
+}
+
+/// Sends one TUN packet through a batch of one: the verdict and the sealed message, if any.
+pub fn send_one(
+    dev: &Device,
+    packet: &[u8],
+    now: Duration,
+) -> (Outbound, Option<(SocketAddr, Vec<u8>)>) {
+    let mut room = VecRoom::default();
+    let mut batch = dev.tx_batch(now);
+    let verdict = batch.send(packet, &mut room);
+    batch.finish();
+    (verdict, room.sent)
 }
 
 /// A minimal IPv4 packet (20-byte header, zero payload of `payload_len`), padded with `pad` extra bytes.
@@ -177,16 +219,13 @@ impl Net {
 
     /// A packet from `node`'s TUN: the device's verdict; a sealed message goes on the wire.
     pub fn send_tun(&mut self, node: usize, packet: &[u8]) -> Outbound {
-        let mut buf = vec![0u8; Device::HEADROOM + packet.len() + Device::TAILROOM];
-        buf[Device::HEADROOM..Device::HEADROOM + packet.len()].copy_from_slice(packet);
         let n = &self.nodes[node];
-        let verdict = n.dev.send(&mut buf, packet.len(), self.now);
-        if let Outbound::Send { endpoint, len } = verdict {
-            buf.truncate(len);
+        let (verdict, sealed) = send_one(&n.dev, packet, self.now);
+        if let Some((to, payload)) = sealed {
             self.wire.push_back(Datagram {
                 from: n.addr,
-                to: endpoint,
-                payload: buf,
+                to,
+                payload,
             });
         }
         verdict
@@ -200,7 +239,11 @@ impl Net {
 
     fn queue_outbox(&mut self, from: SocketAddr, out: &mut Outbox) {
         for (to, payload) in out.drain() {
-            self.wire.push_back(Datagram { from, to, payload });
+            self.wire.push_back(Datagram {
+                from,
+                to: to.addr,
+                payload,
+            });
         }
     }
 
@@ -218,7 +261,7 @@ impl Net {
         let verdict = match Device::classify(&payload) {
             MessageKind::Transport => node.dev.receive_transport(d.from, &mut payload, now),
             _ => node.dev.receive_handshake(
-                d.from,
+                Destination::routed(d.from),
                 &payload,
                 now,
                 wall,

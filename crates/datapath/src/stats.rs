@@ -1,5 +1,5 @@
-//! Per-worker counters, kept by the binary (the device counts per reason, not per thread).
-//! Each worker owns one cache-line-aligned block and is its only writer.
+//! Per-worker counters, kept by the pipeline (the device counts per reason, not per thread). Each worker owns one
+//! cache-line-aligned block and is its only writer; `stats` reads them from another thread.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,47 +11,64 @@ pub enum Counter {
     TunRxPackets,
     /// Their bytes.
     TunRxBytes,
-    /// Packets queued for TUN writes.
+    /// Packets written to TUN (every segment of a coalesced super-packet counted).
     TunTxPackets,
     /// Their bytes.
     TunTxBytes,
-    /// UDP datagrams received (GRO super-datagrams counted per segment).
+    /// Non-empty TUN reads.
+    TunBatches,
+    /// TUN write calls (a coalesced super-packet is one).
+    TunWrites,
+    /// Datagrams received on the worker's kernel UDP sockets (GRO super-datagrams counted per segment).
     UdpRxPackets,
     /// Their bytes.
     UdpRxBytes,
-    /// UDP datagrams the kernel accepted.
+    /// Datagrams the kernel UDP sockets accepted.
     UdpTxPackets,
     /// Bytes of the batches handed to sendmmsg.
     UdpTxBytes,
-    /// Non-empty TUN reads.
-    TunBatches,
     /// Non-empty recvmmsg calls.
     UdpBatches,
-    /// poll() calls.
+    /// Waits in epoll with a timeout (the worker had nothing to do).
     Polls,
-    /// poll() calls that returned with something ready.
+    /// Waits that ended because something became ready (the rest timed out).
     Wakeups,
-    /// Handshake messages passed to the handshake thread.
+    /// Rounds spent spinning on the backend's rings instead of sleeping.
+    BusyRounds,
+    /// Times the worker blocked because nothing came within its spin time.
+    Sleeps,
+    /// Handshake messages a data path passed to the handshake thread.
     HandshakesQueued,
-    /// Handshake messages dropped because the handshake queue was full.
+    /// Of those, dropped because the handshake queue was full.
     HandshakeQueueFull,
     /// Packets lost to I/O errors (refused sends, failed TUN writes, unsplittable reads).
     IoErrors,
-    /// AF_XDP path: rounds that found work or spun without sleeping.
-    BusyRounds,
-    /// AF_XDP path: times the worker blocked because nothing came for a while.
-    Sleeps,
+    /// Sealed-message slots the backend could not hand out even after a flush (ring or batch full): packets dropped.
+    TxNoRoom,
     /// AF_XDP path: frames taken from the RX ring.
     XdpRxFrames,
     /// Their bytes (whole Ethernet frames).
     XdpRxBytes,
-    /// AF_XDP path: frames queued on the TX ring.
+    /// AF_XDP path: frames published on the TX ring.
     XdpTxFrames,
     /// Their bytes (whole Ethernet frames).
     XdpTxBytes,
-    /// AF_XDP path: sealed packets sent through the kernel socket instead (next hop unknown, or the endpoint not
-    /// routed via the link).
+    /// AF_XDP path: sendto() kicks of the TX ring (the kernel asked for a wakeup).
+    XdpTxKicks,
+    /// AF_XDP path: sealed messages sent through the kernel socket instead (next hop unknown, endpoint not via the link, or too large for a frame).
     XdpTxFallback,
+    /// AF_XDP socket (kernel XDP_STATISTICS): received packets dropped for other reasons than a full or empty ring.
+    XskRxDropped,
+    /// AF_XDP socket (kernel): invalid RX descriptors.
+    XskRxInvalidDescs,
+    /// AF_XDP socket (kernel): invalid TX descriptors.
+    XskTxInvalidDescs,
+    /// AF_XDP socket (kernel): packets dropped because the RX ring was full.
+    XskRxRingFull,
+    /// AF_XDP socket (kernel): packets dropped because the fill ring was empty.
+    XskRxFillRingEmpty,
+    /// AF_XDP socket (kernel): times the kernel found the TX ring empty.
+    XskTxRingEmpty,
 }
 
 /// Number of counters.
@@ -59,29 +76,38 @@ pub const COUNTERS: usize = Counter::ALL.len();
 
 impl Counter {
     /// Every counter, in report order.
-    pub const ALL: [Counter; 22] = [
+    pub const ALL: [Counter; 31] = [
         Counter::TunRxPackets,
         Counter::TunRxBytes,
         Counter::TunTxPackets,
         Counter::TunTxBytes,
+        Counter::TunBatches,
+        Counter::TunWrites,
         Counter::UdpRxPackets,
         Counter::UdpRxBytes,
         Counter::UdpTxPackets,
         Counter::UdpTxBytes,
-        Counter::TunBatches,
         Counter::UdpBatches,
         Counter::Polls,
         Counter::Wakeups,
+        Counter::BusyRounds,
+        Counter::Sleeps,
         Counter::HandshakesQueued,
         Counter::HandshakeQueueFull,
         Counter::IoErrors,
-        Counter::BusyRounds,
-        Counter::Sleeps,
+        Counter::TxNoRoom,
         Counter::XdpRxFrames,
         Counter::XdpRxBytes,
         Counter::XdpTxFrames,
         Counter::XdpTxBytes,
+        Counter::XdpTxKicks,
         Counter::XdpTxFallback,
+        Counter::XskRxDropped,
+        Counter::XskRxInvalidDescs,
+        Counter::XskTxInvalidDescs,
+        Counter::XskRxRingFull,
+        Counter::XskRxFillRingEmpty,
+        Counter::XskTxRingEmpty,
     ];
 
     /// Stable snake_case name: JSON key and table row.
@@ -91,24 +117,33 @@ impl Counter {
             Counter::TunRxBytes => "tun_rx_bytes",
             Counter::TunTxPackets => "tun_tx_packets",
             Counter::TunTxBytes => "tun_tx_bytes",
+            Counter::TunBatches => "tun_batches",
+            Counter::TunWrites => "tun_writes",
             Counter::UdpRxPackets => "udp_rx_packets",
             Counter::UdpRxBytes => "udp_rx_bytes",
             Counter::UdpTxPackets => "udp_tx_packets",
             Counter::UdpTxBytes => "udp_tx_bytes",
-            Counter::TunBatches => "tun_batches",
             Counter::UdpBatches => "udp_batches",
             Counter::Polls => "polls",
             Counter::Wakeups => "wakeups",
+            Counter::BusyRounds => "busy_rounds",
+            Counter::Sleeps => "sleeps",
             Counter::HandshakesQueued => "handshakes_queued",
             Counter::HandshakeQueueFull => "handshake_queue_full",
             Counter::IoErrors => "io_errors",
-            Counter::BusyRounds => "busy_rounds",
-            Counter::Sleeps => "sleeps",
+            Counter::TxNoRoom => "tx_no_room",
             Counter::XdpRxFrames => "xdp_rx_frames",
             Counter::XdpRxBytes => "xdp_rx_bytes",
             Counter::XdpTxFrames => "xdp_tx_frames",
             Counter::XdpTxBytes => "xdp_tx_bytes",
+            Counter::XdpTxKicks => "xdp_tx_kicks",
             Counter::XdpTxFallback => "xdp_tx_fallback",
+            Counter::XskRxDropped => "xsk_rx_dropped",
+            Counter::XskRxInvalidDescs => "xsk_rx_invalid_descs",
+            Counter::XskTxInvalidDescs => "xsk_tx_invalid_descs",
+            Counter::XskRxRingFull => "xsk_rx_ring_full",
+            Counter::XskRxFillRingEmpty => "xsk_rx_fill_ring_empty_descs",
+            Counter::XskTxRingEmpty => "xsk_tx_ring_empty_descs",
         }
     }
 }
@@ -118,6 +153,8 @@ impl Counter {
 #[repr(align(128))]
 pub struct WorkerStats {
     counts: [AtomicU64; COUNTERS],
+    /// When the worker last went round its loop (milliseconds of the daemon clock): its heartbeat.
+    last_beat: AtomicU64,
 }
 
 impl WorkerStats {
@@ -126,6 +163,24 @@ impl WorkerStats {
         if let Some(c) = self.counts.get(counter as usize) {
             c.fetch_add(n, Ordering::Relaxed);
         }
+    }
+
+    /// Sets `counter` to `value` (for figures the kernel keeps, such as the AF_XDP socket's statistics).
+    pub fn set(&self, counter: Counter, value: u64) {
+        if let Some(c) = self.counts.get(counter as usize) {
+            c.store(value, Ordering::Relaxed);
+        }
+    }
+
+    /// The worker is alive at `now` (it beats once per round of its loop, whose waits last a second at most).
+    pub fn beat(&self, now: std::time::Duration) {
+        let ms = u64::try_from(now.as_millis()).unwrap_or(u64::MAX);
+        self.last_beat.store(ms, Ordering::Relaxed);
+    }
+
+    /// The last heartbeat, in milliseconds of the daemon clock (0 before the first).
+    pub fn last_beat_ms(&self) -> u64 {
+        self.last_beat.load(Ordering::Relaxed)
     }
 
     /// Reads every counter.
@@ -188,7 +243,7 @@ mod tests {
         snap.write_json_fields(&mut json);
         assert!(json.starts_with("\"tun_rx_packets\":3,"), "{json}");
         assert!(json.contains("\"io_errors\":1,"), "{json}");
-        assert!(json.ends_with("\"xdp_tx_fallback\":0"), "{json}");
+        assert!(json.ends_with("\"xsk_tx_ring_empty_descs\":0"), "{json}");
         assert_eq!(json.matches(':').count(), COUNTERS);
     }
 }
