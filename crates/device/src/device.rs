@@ -219,7 +219,7 @@ impl Device {
         let peers = table
             .iter()
             .map(|entry| PeerCounters {
-                public_key: entry.peer.label.clone(),
+                public_key: entry.peer.public.to_base64(),
                 rx_bytes: entry.peer.rx_bytes.load(Ordering::Relaxed),
                 tx_bytes: entry.peer.tx_bytes.load(Ordering::Relaxed),
                 staged: entry.peer.lock().staged.len(),

@@ -13,7 +13,7 @@ use crate::peer_table::PeerTable;
 impl Device {
     pub(crate) fn label_of(&self, table: &PeerTable, id: PeerId) -> PeerLabel {
         PeerLabel(match table.peer(id) {
-            Some(peer) => peer.label.clone(),
+            Some(peer) => peer.public.to_base64(),
             // A peer removed between two reads; never shown for a consistent table.
             None => format!("#{id}"),
         })
@@ -85,7 +85,7 @@ impl Device {
             .collect();
         let allowed_ips: BTreeSet<_> = self.routes.prefixes_of(peer.id).into_iter().collect();
         PeerExplanation {
-            peer: PeerLabel(peer.label.clone()),
+            peer: PeerLabel(peer.public.to_base64()),
             endpoint: peer.lock().endpoint,
             allowed_ips: allowed_ips.into_iter().collect(),
             shadowed,

@@ -26,8 +26,6 @@ pub type PeerId = u32;
 pub(crate) struct Peer {
     pub id: PeerId,
     pub public: PublicKey,
-    /// Base64 public key, computed once for explanations and stats.
-    pub label: String,
     /// Cache of the tunnel's current keypair so workers seal without taking the lock. Kept equal to
     /// `tunnel.current_keypair()` by every code path that changes keypairs (see `Device::follow_update`).
     pub sending: ArcSwapOption<Keypair>,
@@ -100,7 +98,6 @@ impl Peer {
         Self {
             id,
             public,
-            label: public.to_base64(),
             sending: ArcSwapOption::empty(),
             rx_bytes: AtomicU64::new(0),
             tx_bytes: AtomicU64::new(0),
