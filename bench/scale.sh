@@ -62,8 +62,8 @@ lib_init
 now() { echo "$EPOCHREALTIME"; }
 # The timed `wg` commands talk to the daemon's UAPI socket (/var/run/wireguard is shared by all namespaces), so they
 # run without `ip netns exec` and its own cost; nothing of the default namespace is read or changed.
-# elapsed START: seconds since START (from `now`), 3 decimals.
-elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
+# elapsed START: seconds since START (from `now`), to the microsecond.
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.6f", b - a }'; }
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
