@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0 OR MIT
 //
-// wgxdp steering program: sends WireGuard transport-data datagrams addressed to the listen port to the AF_XDP
-// socket of the packet's RX queue, and passes everything else (handshakes, cookie replies, fragments, other
-// ports, ARP/ND, ...) to the kernel, where the ordinary UDP socket path handles it.
+// wgxdp steering program: sends WireGuard transport-data datagrams addressed to the listen port of one of the
+// link's own addresses to the AF_XDP socket of the packet's RX queue, and passes everything else (handshakes,
+// cookie replies, fragments, other ports, ARP/ND, traffic for other hosts on the same wire such as bridged VMs,
+// macvlan containers or routed packets, tagging the userspace parser does not take, sources outside the
+// operator's allow-list, ...) to the kernel, where the ordinary UDP socket path or the rest of the stack handles
+// it.
 //
 // Self-contained on purpose: no kernel or libbpf headers, so it builds with a bare `clang -target bpf` on any
 // distribution (the multiarch <asm/types.h> is not on the BPF target's include path). Every constant below is
@@ -19,12 +22,18 @@ typedef unsigned long long __u64;
 // --- UAPI constants (linux/bpf.h, linux/if_ether.h, linux/in.h) ---------------------------------------------
 #define XDP_PASS 2
 #define XDP_REDIRECT 4
+#define BPF_MAP_TYPE_HASH 1
 #define BPF_MAP_TYPE_PERCPU_ARRAY 6
+#define BPF_MAP_TYPE_LPM_TRIE 11
 #define BPF_MAP_TYPE_XSKMAP 17
+#define BPF_F_NO_PREALLOC 1
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88A8
+#define VLAN_VID_MASK 0x0FFF
+// The pre-standard QinQ TPID some switches still use for the outer tag.
+#define ETH_P_QINQ1 0x9100
 #define IPPROTO_UDP 17
 // IPv6 extension headers that may precede UDP; seeing one means "not for the fast path".
 #define IPPROTO_HOPOPTS 0
@@ -78,7 +87,10 @@ enum steer_reason {
     REASON_FAMILY_DISABLED = 9,
     REASON_OBSERVE_ONLY = 10,
     REASON_TOO_BIG = 11,
-    REASON_COUNT = 12,
+    REASON_NOT_LOCAL = 12,
+    REASON_TAGGING = 13,
+    REASON_SOURCE_NOT_ALLOWED = 14,
+    REASON_COUNT = 15,
 };
 
 // Per-CPU so the hot path never contends on a shared cache line; the loader sums the CPUs.
@@ -88,6 +100,59 @@ struct {
     __type(key, __u32);
     __type(value, __u64);
 } counters SEC(".maps");
+
+// The link's own addresses, kept in step with the kernel by the loader (filled at attach time, then from netlink
+// address events). Only transport data to one of them is ours: the rest of the wire (bridged VMs, macvlan
+// children, routed traffic) belongs to the kernel. Keys in network byte order; the value is unused.
+#define MAX_LOCAL_ADDRESSES 1024
+
+struct in6_bytes {
+    __u8 bytes[16];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, MAX_LOCAL_ADDRESSES);
+    __type(key, __u32);
+    __type(value, __u8);
+} local_v4 SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, MAX_LOCAL_ADDRESSES);
+    __type(key, struct in6_bytes);
+    __type(value, __u8);
+} local_v6 SEC(".maps");
+
+// The operator's allow-list of source prefixes (`--xdp-allow-source`), looked up only when STEER_ALLOW_LIST is
+// set. A source outside it is passed to the kernel (host firewall, kernel socket), never dropped here.
+#define MAX_ALLOWED_PREFIXES 1024
+
+struct lpm_v4_key {
+    __u32 prefixlen;
+    __u32 addr;
+};
+
+struct lpm_v6_key {
+    __u32 prefixlen;
+    struct in6_bytes addr;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(max_entries, MAX_ALLOWED_PREFIXES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct lpm_v4_key);
+    __type(value, __u8);
+} allow_v4 SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+    __uint(max_entries, MAX_ALLOWED_PREFIXES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, struct lpm_v6_key);
+    __type(value, __u8);
+} allow_v6 SEC(".maps");
 
 // --- Load-time configuration (aya's EbpfLoader::override_global patches .rodata before loading) --------------
 // The verifier sees these as constants, so branches on them are pruned.
@@ -99,6 +164,8 @@ volatile const __u16 listen_port = 0;
 #define STEER_IPV6 (1u << 1)
 // Count and classify but pass everything: lets an operator watch the program without taking traffic.
 #define STEER_OBSERVE_ONLY (1u << 2)
+// Steer only sources inside the allow_v4/allow_v6 prefixes (an empty list in the CLI leaves this bit clear).
+#define STEER_ALLOW_LIST (1u << 3)
 volatile const __u32 steer_flags = STEER_IPV4 | STEER_IPV6;
 
 // The longest frame an AF_XDP socket's UMEM frame can take (the frame size less the kernel's XDP headroom). A
@@ -180,16 +247,31 @@ int wgxdp_steer(struct xdp_md *ctx) {
     __u16 proto = eth->h_proto;
     void *l3 = eth + 1;
 
-    // At most one 802.1Q/802.1ad tag; a second tag leaves `proto` as a VLAN type and counts as not-ip.
-    if (proto == bswap16(ETH_P_8021Q) || proto == bswap16(ETH_P_8021AD)) {
+    // Untagged frames, or one priority tag (802.1Q with VLAN id 0): what the userspace parser (crates/wire,
+    // EthernetFrame) takes and what the datapath answers correctly, since it writes its frames untagged. A frame
+    // of a real VLAN belongs to the VLAN device the kernel would hand it to (and a reply would need the tag), and
+    // an 802.1ad (or pre-standard 0x9100) outer tag or a second tag of any kind would be refused by the parser
+    // after the redirect took the frame from the kernel: pass those instead.
+    if (proto == bswap16(ETH_P_8021AD) || proto == bswap16(ETH_P_QINQ1))
+        return pass(REASON_TAGGING);
+    if (proto == bswap16(ETH_P_8021Q)) {
         struct vlan_tag *tag = l3;
         if ((void *)(tag + 1) > data_end)
             return pass(REASON_SHORT);
+        if (tag->tci & bswap16(VLAN_VID_MASK))
+            return pass(REASON_TAGGING);
         proto = tag->encapsulated_proto;
         l3 = tag + 1;
+        if (proto == bswap16(ETH_P_8021Q) || proto == bswap16(ETH_P_8021AD) ||
+            proto == bswap16(ETH_P_QINQ1))
+            return pass(REASON_TAGGING);
     }
 
     struct udphdr *udp;
+    // The addresses, copied out for the map lookups below (keys in network byte order).
+    int is_ipv4;
+    __u32 src4 = 0, dst4 = 0;
+    struct in6_bytes src6 = {}, dst6 = {};
     if (proto == bswap16(ETH_P_IP)) {
         if (!(steer_flags & STEER_IPV4))
             return pass(REASON_FAMILY_DISABLED);
@@ -208,6 +290,9 @@ int wgxdp_steer(struct xdp_md *ctx) {
             return pass(REASON_NOT_UDP);
         // IHL is masked to 4 bits above, so this offset is bounded (<= 60) for the verifier.
         udp = (void *)ip + ihl * 4;
+        is_ipv4 = 1;
+        src4 = ip->saddr;
+        dst4 = ip->daddr;
     } else if (proto == bswap16(ETH_P_IPV6)) {
         if (!(steer_flags & STEER_IPV6))
             return pass(REASON_FAMILY_DISABLED);
@@ -223,8 +308,11 @@ int wgxdp_steer(struct xdp_md *ctx) {
         if (next != IPPROTO_UDP)
             return pass(REASON_NOT_UDP);
         udp = (void *)(ip6 + 1);
+        is_ipv4 = 0;
+        __builtin_memcpy(&src6, ip6->saddr, sizeof(src6));
+        __builtin_memcpy(&dst6, ip6->daddr, sizeof(dst6));
     } else {
-        // ARP, LLDP, a second VLAN tag, ...
+        // ARP, LLDP, MPLS, ...
         return pass(REASON_NOT_IP);
     }
 
@@ -241,6 +329,30 @@ int wgxdp_steer(struct xdp_md *ctx) {
         return pass(REASON_SHORT);
     if (*first_word != WG_TRANSPORT_WORD)
         return pass(REASON_NOT_TRANSPORT);
+
+    // WireGuard-shaped, to our port: but is it for this host? Traffic to another host's address on the same wire
+    // (a bridged VM, a macvlan container, a packet being routed) is the kernel's.
+    if (is_ipv4) {
+        if (!bpf_map_lookup_elem(&local_v4, &dst4))
+            return pass(REASON_NOT_LOCAL);
+    } else {
+        if (!bpf_map_lookup_elem(&local_v6, &dst6))
+            return pass(REASON_NOT_LOCAL);
+    }
+
+    // The operator's allow-list: the rest goes where the host firewall sees it.
+    if (steer_flags & STEER_ALLOW_LIST) {
+        void *allowed;
+        if (is_ipv4) {
+            struct lpm_v4_key key = {.prefixlen = 32, .addr = src4};
+            allowed = bpf_map_lookup_elem(&allow_v4, &key);
+        } else {
+            struct lpm_v6_key key = {.prefixlen = 128, .addr = src6};
+            allowed = bpf_map_lookup_elem(&allow_v6, &key);
+        }
+        if (!allowed)
+            return pass(REASON_SOURCE_NOT_ALLOWED);
+    }
 
     if ((__u64)(data_end - data) > max_frame_len)
         return pass(REASON_TOO_BIG);

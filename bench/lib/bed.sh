@@ -102,12 +102,14 @@ bed_start_daemon() {
     local impl="$1" ns="$2" ifname="$3" underlay="$4" conf="$5" logfile="$6"
     case "$impl" in
     wgxdp-socket)
+        # shellcheck disable=SC2086 # BENCH_WGXDP_ARGS: extra options, split on purpose
         ip netns exec "$ns" "$BENCH_WGXDP" up "$ifname" --config "$conf" --io socket --mtu "$BED_TUN_MTU" \
-            >>"$logfile" 2>&1 &
+            ${BENCH_WGXDP_ARGS:-} >>"$logfile" 2>&1 &
         ;;
     wgxdp-xdp)
+        # shellcheck disable=SC2086 # BENCH_WGXDP_ARGS: extra options, split on purpose
         ip netns exec "$ns" "$BENCH_WGXDP" up "$ifname" --config "$conf" --io xdp --link "$underlay" \
-            --mtu "$BED_TUN_MTU" >>"$logfile" 2>&1 &
+            --mtu "$BED_TUN_MTU" ${BENCH_WGXDP_ARGS:-} >>"$logfile" 2>&1 &
         ;;
     wireguard-go)
         ip netns exec "$ns" wireguard-go -f "$ifname" >>"$logfile" 2>&1 &

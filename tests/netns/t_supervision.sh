@@ -50,8 +50,9 @@ test_threads_that_die_or_wedge_stop_the_daemon() {
     ns_new pns p
     link_ns "$dns" "$pns" 1
     local threads=(wgxdp-worker-0 wgxdp-hs-rx wgxdp-hs-0 wgxdp-timers wgxdp-uapi wgxdp-control)
-    # On the AF_XDP path only the workers differ (their threads are named wgxdp-xdp-N).
-    [[ "$WGT_IO_MODE" == xdp ]] && threads=(wgxdp-xdp-0)
+    # On the AF_XDP path the workers differ (their threads are named wgxdp-xdp-N), and the link's addresses are
+    # followed by a thread of their own.
+    [[ "$WGT_IO_MODE" == xdp ]] && threads=(wgxdp-xdp-0 wgxdp-addresses)
     local thread mode
     for thread in "${threads[@]}"; do
         for mode in panic wedge; do

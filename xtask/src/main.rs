@@ -1,12 +1,17 @@
 //! Project automation, so that every workflow is one command that works the same for a developer and for CI.
 //!
 //! `cargo xtask test`  — formatting, clippy with warnings as errors (benches included), every test of the
-//!                       workspace, then the netns interop suite (tests/netns/, needs root: skipped loudly otherwise).
+//!                       workspace, a few seconds of every fuzz target, then the netns interop suite (tests/netns/,
+//!                       needs root: skipped loudly otherwise).
 //! `cargo xtask demo`  — wgxdp and a wireguard-go peer in two namespaces: traffic, result and stats (needs root).
-//! `cargo xtask bench` — the side-by-side benchmark of wgxdp, wireguard-go, boringtun and bare veth (bench/run.sh).
+//! `cargo xtask bench` — the side-by-side benchmark of wgxdp, wireguard-go, boringtun and bare veth (bench/run.sh);
+//!                       `--gateway [--quick]`: one gateway core under wgxdp-loadgen (bench/gateway/run.sh).
+//! `cargo xtask fuzz`  — every cargo-fuzz target of fuzz/ for 60 s (`--seconds N`, or name targets), on stable Rust.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+
+mod fuzz;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -14,8 +19,11 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("demo") => demo(),
         Some("bench") => bench(&args[1..]),
+        Some("fuzz") => fuzz::Options::parse(&args[1..]).and_then(|options| fuzz::fuzz(&options)),
         _ => {
-            eprintln!("usage: cargo xtask <test|demo|bench [bench/run.sh options]>");
+            eprintln!(
+                "usage: cargo xtask <test|demo|bench [--gateway] [bench/run.sh or bench/gateway/run.sh options]|fuzz [--ci | --seconds N] [--write-seeds] [TARGET...]>"
+            );
             return ExitCode::from(2);
         }
     };
@@ -44,6 +52,12 @@ fn cargo(step: &str, args: &[&str]) -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     cargo("format", &["fmt", "--all", "--check"])?;
+    let fuzz_manifest = repo_root().join("fuzz/Cargo.toml");
+    let fuzz_manifest = fuzz_manifest.to_str().ok_or("non-UTF-8 repository path")?;
+    cargo(
+        "format (fuzz)",
+        &["fmt", "--manifest-path", fuzz_manifest, "--check"],
+    )?;
     cargo(
         "lint",
         &[
@@ -57,8 +71,39 @@ fn test() -> Result<(), String> {
     )?;
     // Benches are type-checked by clippy's --all-targets above; building them with the bench profile's LTO would
     // add minutes to CI without catching anything more.
+    // The fuzz crate is its own workspace (its targets link libFuzzer); its library and tests are linted here
+    // without libFuzzer, sharing the workspace's compiled dependencies.
+    let target = target_dir();
+    let target = target.to_str().ok_or("non-UTF-8 target path")?;
+    cargo(
+        "lint (fuzz)",
+        &[
+            "clippy",
+            "--manifest-path",
+            fuzz_manifest,
+            "--target-dir",
+            target,
+            "--no-default-features",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     cargo("tests", &["test", "--workspace", "--no-fail-fast"])?;
+    fuzz_smoke()?;
     netns_suite()
+}
+
+/// A short run of every fuzz target, seeds replayed first (`cargo xtask fuzz --ci` runs the same).
+fn fuzz_smoke() -> Result<(), String> {
+    match fuzz::Options::ci()? {
+        Some(options) => fuzz::fuzz(&options),
+        None => {
+            eprintln!("xtask: == fuzz: SKIPPED (WGXDP_FUZZ_CI_SECONDS=0)");
+            Ok(())
+        }
+    }
 }
 
 /// The repository root (xtask lives one level below it).
@@ -108,7 +153,19 @@ fn netns_suite() -> Result<(), String> {
     }
     let wgxdp = target_dir().join("debug/wgxdp");
     netns_script("netns peers", "install-peers.sh", &wgxdp)?;
-    cargo("netns build", &["build", "-p", "wgxdp"])?;
+    // The flood generator is the attacker of the flood tests; the load generator drives t_loadgen.sh.
+    cargo(
+        "netns build",
+        &[
+            "build",
+            "-p",
+            "wgxdp",
+            "-p",
+            "wgxdp-flood",
+            "-p",
+            "wgxdp-loadgen",
+        ],
+    )?;
     netns_script("netns suite", "run.sh", &wgxdp)
 }
 
@@ -122,20 +179,37 @@ fn demo() -> Result<(), String> {
     netns_script("demo", "demo.sh", &target_dir().join("release/wgxdp"))
 }
 
-/// Builds wgxdp in release and hands over to the benchmark harness with the remaining arguments.
+/// Builds wgxdp in release and hands over to the benchmark harness with the remaining arguments; `--gateway`
+/// picks the gateway benchmark (bench/gateway/run.sh), which also needs the load generator.
 fn bench(extra: &[String]) -> Result<(), String> {
     if !is_root() {
         return Err("the benchmark builds network namespaces: run it as root".into());
     }
-    cargo(
-        "build wgxdp (release)",
-        &["build", "--release", "-p", "wgxdp"],
-    )?;
-    let script = repo_root().join("bench").join("run.sh");
+    let gateway = extra.iter().any(|a| a == "--gateway");
+    let extra: Vec<String> = extra
+        .iter()
+        .filter(|a| *a != "--gateway")
+        .cloned()
+        .collect();
+    let packages: &[&str] = if gateway {
+        &["build", "--release", "-p", "wgxdp", "-p", "wgxdp-loadgen"]
+    } else {
+        &["build", "--release", "-p", "wgxdp"]
+    };
+    cargo("build wgxdp (release)", packages)?;
+    let script = if gateway {
+        repo_root().join("bench").join("gateway").join("run.sh")
+    } else {
+        repo_root().join("bench").join("run.sh")
+    };
     let status = Command::new("bash")
         .arg(&script)
         .args(extra)
         .env("BENCH_WGXDP", target_dir().join("release").join("wgxdp"))
+        .env(
+            "BENCH_LOADGEN",
+            target_dir().join("release").join("wgxdp-loadgen"),
+        )
         .status()
         .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
     if status.success() {

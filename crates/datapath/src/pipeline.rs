@@ -3,13 +3,13 @@
 
 use std::io;
 use std::os::fd::AsFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::eventfd::EventFd;
 use wgxdp_io_socket::{TunRecvBatch, TunWriteBatch};
 
 use crate::host::Host;
-use crate::poller::{Found, Poller, Spin, SpinPolicy};
+use crate::poller::{AdaptiveSpin, Found, Poller, Spin, SpinPolicy};
 use crate::stats::{Counter, WorkerStats};
 use crate::tun_port::TunPort;
 use crate::underlay::Underlay;
@@ -82,6 +82,7 @@ pub struct Pipeline<'h, H: Host, U: Underlay, T: TunPort> {
     /// The TUN may have packets: set by a wait, cleared when a read finds none.
     pub(crate) tun_ready: bool,
     last_report: Duration,
+    spin: AdaptiveSpin,
 }
 
 impl<'h, H: Host, U: Underlay, T: TunPort> Pipeline<'h, H, U, T> {
@@ -110,6 +111,7 @@ impl<'h, H: Host, U: Underlay, T: TunPort> Pipeline<'h, H, U, T> {
             config,
             tun_ready: true,
             last_report: Duration::ZERO,
+            spin: AdaptiveSpin::new(config.spin),
         })
     }
 
@@ -161,25 +163,26 @@ impl<'h, H: Host, U: Underlay, T: TunPort> Pipeline<'h, H, U, T> {
         Ok(work > 0)
     }
 
-    /// Nothing to do: spin on the backend's rings for a bounded time, then sleep in epoll.
+    /// Nothing to do: spin on the backend's rings for a bounded time (adapted to the load), then sleep in epoll.
     fn idle(&mut self) -> Result<(), StopCause> {
-        let policy = self.config.spin;
-        if self.underlay.spins() && !policy.spin.is_zero() {
-            let mut spin = Spin::start(policy);
+        let idle_since = Instant::now();
+        let length = self.spin.current();
+        if self.underlay.spins() && !length.is_zero() {
+            let mut spin = Spin::start(idle_since, length, self.config.spin);
             loop {
-                if self.underlay.rx_pending() {
-                    self.stats.add(Counter::BusyRounds, spin.rounds);
-                    return Ok(());
-                }
-                match spin.next() {
-                    Some(true) => {
-                        if self.look(Duration::ZERO)?.any {
-                            self.stats.add(Counter::BusyRounds, spin.rounds);
-                            return Ok(());
-                        }
+                let found = if self.underlay.rx_pending() {
+                    true
+                } else {
+                    match spin.next() {
+                        Some(true) => self.look(Duration::ZERO)?.any,
+                        Some(false) => false,
+                        None => break,
                     }
-                    Some(false) => {}
-                    None => break,
+                };
+                if found {
+                    self.stats.add(Counter::BusyRounds, spin.rounds);
+                    self.spin.after_gap(idle_since.elapsed());
+                    return Ok(());
                 }
             }
             self.stats.add(Counter::BusyRounds, spin.rounds);
@@ -189,6 +192,7 @@ impl<'h, H: Host, U: Underlay, T: TunPort> Pipeline<'h, H, U, T> {
         if self.look(IDLE_SLEEP)?.any {
             self.stats.add(Counter::Wakeups, 1);
         }
+        self.spin.after_gap(idle_since.elapsed());
         Ok(())
     }
 

@@ -85,12 +85,29 @@ impl XdpError {
         }
     }
 
+    /// Wraps a failed map operation (for `map_err`).
+    pub(crate) fn map(action: &'static str) -> impl FnOnce(aya::maps::MapError) -> Self {
+        move |source| Self::Map {
+            action,
+            source: Box::new(source),
+        }
+    }
+
     pub(crate) fn socket(op: &'static str, errno: &xdpilone::Errno) -> Self {
         // xdpilone reports some of its own checks as negative errno values.
         Self::Socket {
             op,
             errno: errno.get_raw().abs(),
         }
+    }
+}
+
+/// Whether a map lookup or delete failed only because the key was not there.
+pub(crate) fn key_absent(error: &aya::maps::MapError) -> bool {
+    match error {
+        aya::maps::MapError::KeyNotFound => true,
+        aya::maps::MapError::SyscallError(e) => e.io_error.raw_os_error() == Some(libc::ENOENT),
+        _ => false,
     }
 }
 

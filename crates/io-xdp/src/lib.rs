@@ -2,7 +2,8 @@
 //! receive and transmit, readiness checks on the rings themselves, and next-hop MAC resolution over netlink.
 //!
 //! It also answers two questions about a TUN descriptor for the daemon (its name, its network namespace: the TUN
-//! ioctls of `tun_netns.rs`) and follows interfaces over rtnetlink (`link_monitor.rs`).
+//! ioctls of `tun_netns.rs`) and follows interfaces and their addresses over rtnetlink (`link_monitor.rs`; the
+//! steering program's map of the link's own addresses follows them: `local_addresses.rs`).
 //!
 //! This is the only crate of the workspace allowed to contain `unsafe` code. It is confined to the UMEM mapping
 //! (`umem.rs`), one `poll()` call (`xsk_socket.rs`) and the two TUN ioctls (`tun_netns.rs`); every block carries a `// SAFETY:` comment (enforced by
@@ -30,8 +31,12 @@
 pub mod error;
 pub mod frame_pool;
 pub mod link_monitor;
+pub mod local_addresses;
 pub mod neighbour;
 mod netlink_route;
+pub mod sink_counters;
+pub mod sink_program;
+pub mod source_allow_list;
 pub mod steer_counters;
 pub mod steer_program;
 pub mod tun_netns;
@@ -42,8 +47,12 @@ pub mod xsk_socket;
 
 pub use error::{Result, XdpError};
 pub use frame_pool::{FramePool, PoolError};
-pub use link_monitor::{LinkEvent, LinkMonitor, LinkState};
+pub use link_monitor::{LinkAddress, LinkEvent, LinkMonitor, LinkState};
+pub use local_addresses::{AddressChange, AddressFollower, AddressUpdate};
 pub use neighbour::{NeighbourCache, NextHop};
+pub use sink_counters::{SinkCounter, SinkCounters};
+pub use sink_program::{SinkConfig, SinkMode, SinkProgram};
+pub use source_allow_list::{SourcePrefix, MAX_ALLOWED_PREFIXES};
 pub use steer_counters::{SteerCounters, SteerReason};
 pub use steer_program::{AttachMode, SteerConfig, XdpProgram, XDP_PACKET_HEADROOM};
 pub use tun_netns::{tun_name, tun_netns};

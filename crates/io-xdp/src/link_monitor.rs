@@ -1,13 +1,16 @@
 //! Following a network interface through rtnetlink: its index, name and MTU now, and the kernel's link events
-//! (`RTM_NEWLINK` for a change such as a new MTU, `RTM_DELLINK` for a deletion or a move to another namespace).
+//! (`RTM_NEWLINK` for a change such as a new MTU, `RTM_DELLINK` for a deletion or a move to another namespace);
+//! or, on a monitor opened for them, its addresses and address events (`RTM_NEWADDR`, `RTM_DELADDR`).
 //!
 //! A netlink socket sees the namespace it was created in. To follow an interface that lives in another one (a TUN
 //! moved with `ip link set wg0 netns B` keeps working for the daemon that created it), open the monitor from a
 //! thread that has entered that namespace: the socket stays bound to it whatever the thread does next.
 
+use std::net::IpAddr;
 use std::os::fd::{AsFd, BorrowedFd};
 
 use netlink_packet_core::NetlinkPayload;
+use netlink_packet_route::address::{AddressAttribute, AddressFlags, AddressMessage};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::RouteNetlinkMessage;
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
@@ -17,6 +20,8 @@ use crate::netlink_route::{decode_messages, RtNetlink};
 
 /// `RTMGRP_LINK`: the multicast group of link events.
 const RTMGRP_LINK: u32 = 1;
+/// `RTMGRP_IPV4_IFADDR` and `RTMGRP_IPV6_IFADDR`: the multicast groups of address events.
+const RTMGRP_IFADDR: u32 = 0x10 | 0x100;
 
 /// What the kernel says of one interface.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +52,42 @@ impl LinkState {
     }
 }
 
+/// One address of an interface, as the kernel reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LinkAddress {
+    /// The interface's index.
+    pub index: u32,
+    /// The local address (`IFA_LOCAL`, else `IFA_ADDRESS`: on a point-to-point link the latter is the peer's).
+    pub address: IpAddr,
+    /// Whether the kernel takes traffic for it now: false while IPv6 duplicate address detection is pending
+    /// (tentative, not optimistic) or after it failed.
+    pub usable: bool,
+}
+
+impl LinkAddress {
+    pub(crate) fn of(message: &AddressMessage) -> Option<Self> {
+        let mut local = None;
+        let mut address = None;
+        // IFA_FLAGS, when present, is the whole 32-bit set; the header has the low 8 bits.
+        let mut flags = AddressFlags::from_bits_retain(u32::from(message.header.flags.bits()));
+        for attribute in &message.attributes {
+            match attribute {
+                AddressAttribute::Local(ip) => local = Some(*ip),
+                AddressAttribute::Address(ip) => address = Some(*ip),
+                AddressAttribute::Flags(all) => flags = *all,
+                _ => {}
+            }
+        }
+        let pending =
+            flags.contains(AddressFlags::Tentative) && !flags.contains(AddressFlags::Optimistic);
+        Some(Self {
+            index: message.header.index,
+            address: local.or(address)?,
+            usable: !pending && !flags.contains(AddressFlags::Dadfailed),
+        })
+    }
+}
+
 /// One link event.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LinkEvent {
@@ -57,6 +98,11 @@ pub enum LinkEvent {
         /// Its index here.
         index: u32,
     },
+    /// `RTM_NEWADDR` (only on a monitor opened with [`LinkMonitor::open_addresses`]): an address was added, or
+    /// changed (e.g. its duplicate address detection completed).
+    AddressAdded(LinkAddress),
+    /// `RTM_DELADDR` (only on a monitor opened with [`LinkMonitor::open_addresses`]): an address was removed.
+    AddressRemoved(LinkAddress),
     /// The socket's buffer overflowed (`ENOBUFS`): events were lost; query the state again.
     Lost,
 }
@@ -78,11 +124,19 @@ impl LinkMonitor {
     /// Subscribes to link events of the calling thread's network namespace (non-blocking: poll the descriptor,
     /// then call [`LinkMonitor::events`]).
     pub fn open() -> Result<Self> {
+        Self::subscribe(RTMGRP_LINK, "subscribing to link events")
+    }
+
+    /// Subscribes to the IPv4 and IPv6 address events of the calling thread's network namespace (every
+    /// interface's: filter on [`LinkAddress::index`]).
+    pub fn open_addresses() -> Result<Self> {
+        Self::subscribe(RTMGRP_IFADDR, "subscribing to address events")
+    }
+
+    fn subscribe(groups: u32, what: &'static str) -> Result<Self> {
         let io = |op: &'static str| move |source| XdpError::Io { op, source };
         let mut events = Socket::new(NETLINK_ROUTE).map_err(io("opening a netlink socket"))?;
-        events
-            .bind(&SocketAddr::new(0, RTMGRP_LINK))
-            .map_err(io("subscribing to link events"))?;
+        events.bind(&SocketAddr::new(0, groups)).map_err(io(what))?;
         events
             .set_non_blocking(true)
             .map_err(io("making the link-event socket non-blocking"))?;
@@ -101,6 +155,11 @@ impl LinkMonitor {
     /// The interface with index `index` in this namespace, if there is one.
     pub fn link_by_index(&mut self, index: u32) -> Result<Option<LinkState>> {
         self.queries.link_by_index(index)
+    }
+
+    /// Every address of interface `index` in this namespace (`ip address show dev`).
+    pub fn addresses(&mut self, index: u32) -> Result<Vec<LinkAddress>> {
+        self.queries.addresses(index)
     }
 
     /// Every event queued now (possibly none); never blocks.
@@ -133,6 +192,12 @@ impl LinkMonitor {
                         out.push(LinkEvent::Removed {
                             index: link.header.index,
                         });
+                    }
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewAddress(address)) => {
+                        out.extend(LinkAddress::of(&address).map(LinkEvent::AddressAdded));
+                    }
+                    NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelAddress(address)) => {
+                        out.extend(LinkAddress::of(&address).map(LinkEvent::AddressRemoved));
                     }
                     _ => {}
                 }

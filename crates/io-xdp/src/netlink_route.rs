@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST,
 };
+use netlink_packet_route::address::AddressMessage;
 use netlink_packet_route::link::{LinkAttribute, LinkMessage, LinkXdp};
 use netlink_packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
@@ -17,7 +18,7 @@ use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr};
 use wgxdp_wire::MacAddr;
 
 use crate::error::{Result, XdpError};
-use crate::link_monitor::LinkState;
+use crate::link_monitor::{LinkAddress, LinkState};
 
 /// The kernel's answer to `ip route get DST`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -226,6 +227,23 @@ impl RtNetlink {
             }
         }
         Ok(entries)
+    }
+
+    /// `ip address show dev IFINDEX`: every IPv4 and IPv6 address of interface `ifindex`.
+    pub fn addresses(&mut self, ifindex: u32) -> Result<Vec<LinkAddress>> {
+        // A dump covers every interface (the kernel filters by index only under strict checking): keep ours.
+        let answers = self.request(
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        Ok(answers
+            .iter()
+            .filter_map(|answer| match answer {
+                RouteNetlinkMessage::NewAddress(address) => LinkAddress::of(address),
+                _ => None,
+            })
+            .filter(|address| address.index == ifindex)
+            .collect())
     }
 
     /// `ip link show dev NAME`: the interface's index, name and MTU, or `None` when there is none of that name.

@@ -9,7 +9,7 @@ use std::fmt;
 pub enum SteerReason {
     /// WireGuard transport data, redirected to the queue's AF_XDP socket.
     Redirected = 0,
-    /// Passed: neither IPv4 nor IPv6 (ARP, LLDP, a second VLAN tag, a bad IPv4 header).
+    /// Passed: neither IPv4 nor IPv6 (ARP, LLDP, MPLS, a bad IPv4 header).
     NotIp = 1,
     /// Passed: an IP fragment, for the kernel to reassemble.
     Fragment = 2,
@@ -32,11 +32,21 @@ pub enum SteerReason {
     /// Passed: transport data in a frame longer than an AF_XDP socket's UMEM frame takes (a large MTU): the
     /// kernel's UDP socket gets it instead of the redirect dropping it.
     TooBig = 11,
+    /// Passed: transport data to the listen port, but for an address that is not one of the link's own (a
+    /// bridged VM, a macvlan container, routed traffic): the kernel delivers or forwards it.
+    NotLocal = 12,
+    /// Passed: a VLAN's frame (802.1Q with a VLAN id: the VLAN device's, and the datapath answers untagged) or
+    /// tagging the userspace parser does not take (an 802.1ad or 0x9100 outer tag, or two tags); only untagged
+    /// and priority-tagged (VLAN id 0) frames are redirected.
+    Tagging = 13,
+    /// Passed: transport data from a source outside the `--xdp-allow-source` list, for the host firewall and the
+    /// kernel socket to see.
+    SourceNotAllowed = 14,
 }
 
 impl SteerReason {
     /// Every reason, in map-index order.
-    pub const ALL: [SteerReason; 12] = [
+    pub const ALL: [SteerReason; 15] = [
         Self::Redirected,
         Self::NotIp,
         Self::Fragment,
@@ -49,6 +59,9 @@ impl SteerReason {
         Self::FamilyDisabled,
         Self::ObserveOnly,
         Self::TooBig,
+        Self::NotLocal,
+        Self::Tagging,
+        Self::SourceNotAllowed,
     ];
 
     /// A short stable name for logs and metrics.
@@ -66,6 +79,9 @@ impl SteerReason {
             Self::FamilyDisabled => "family-disabled",
             Self::ObserveOnly => "observe-only",
             Self::TooBig => "too-big",
+            Self::NotLocal => "not-local",
+            Self::Tagging => "tagging",
+            Self::SourceNotAllowed => "source-not-allowed",
         }
     }
 }
@@ -95,6 +111,15 @@ impl SteerCounters {
     /// Packets passed to the kernel, whatever the reason.
     pub fn passed(&self) -> u64 {
         self.counts.iter().skip(1).sum()
+    }
+
+    /// Both snapshots added up (the counts of a program replaced by a re-attach, plus its successor's).
+    pub fn plus(&self, other: &SteerCounters) -> SteerCounters {
+        let mut counts = self.counts;
+        for (sum, more) in counts.iter_mut().zip(other.counts) {
+            *sum = sum.saturating_add(more);
+        }
+        Self { counts }
     }
 
     /// The growth since an earlier snapshot (saturating, in case the program was reloaded in between).
@@ -161,14 +186,19 @@ mod tests {
 
     #[test]
     fn totals_and_deltas() {
-        let before = SteerCounters::from_counts([1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        let after = SteerCounters::from_counts([5, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0, 4]);
+        let before = SteerCounters::from_counts([1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]);
+        let after = SteerCounters::from_counts([5, 2, 0, 3, 0, 0, 0, 0, 0, 0, 0, 4, 3, 1, 6]);
         let delta = after.since(&before);
         assert_eq!(delta.redirected(), 4);
-        assert_eq!(delta.passed(), 7);
+        assert_eq!(delta.passed(), 16);
         assert_eq!(delta.get(SteerReason::NotUdp), 3);
         assert_eq!(delta.get(SteerReason::TooBig), 4);
-        assert_eq!(delta.to_string(), "redirected=4 not-udp=3 too-big=4");
+        assert_eq!(delta.get(SteerReason::NotLocal), 2);
+        assert_eq!(delta.plus(&before), after);
+        assert_eq!(
+            delta.to_string(),
+            "redirected=4 not-udp=3 too-big=4 not-local=2 tagging=1 source-not-allowed=6"
+        );
         assert_eq!(SteerCounters::default().to_string(), "(no packets)");
     }
 }

@@ -1,7 +1,8 @@
-//! Loads the embedded XDP steering program, attaches it to an interface, registers AF_XDP sockets in its XSKMAP
-//! and reads its counters. Dropping the [`XdpProgram`] detaches it: the interface is back to plain kernel
-//! networking.
+//! Loads the embedded XDP steering program, attaches it to an interface, registers AF_XDP sockets in its XSKMAP,
+//! keeps its map of the link's own addresses and its source allow-list, and reads its counters. Dropping the
+//! [`XdpProgram`] detaches it: the interface is back to plain kernel networking.
 
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
 use aya::maps::{PerCpuArray, XskMap};
@@ -9,7 +10,9 @@ use aya::programs::{Xdp, XdpMode};
 use aya::{Ebpf, EbpfLoader};
 
 use crate::error::{Result, XdpError};
+use crate::local_addresses::{self, AddressChange, AddressUpdate};
 use crate::netlink_route::RtNetlink;
+use crate::source_allow_list::{self, SourcePrefix};
 use crate::steer_counters::{SteerCounters, SteerReason};
 use crate::umem::FrameSize;
 use crate::xdp_occupant::{remove_occupant, xdp_occupants};
@@ -30,6 +33,7 @@ pub const XDP_PACKET_HEADROOM: u32 = 256;
 const STEER_IPV4: u32 = 1 << 0;
 const STEER_IPV6: u32 = 1 << 1;
 const STEER_OBSERVE_ONLY: u32 = 1 << 2;
+const STEER_ALLOW_LIST: u32 = 1 << 3;
 
 /// How to attach the program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,8 +46,10 @@ pub enum AttachMode {
     Auto,
 }
 
-/// What the program steers; set once, at load time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What the program steers; set once, at load time. Whatever the settings, only transport data to one of the
+/// link's own addresses is redirected (the loader fills that map from the kernel when it attaches; see
+/// [`XdpProgram::apply_address_changes`] to follow changes).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SteerConfig {
     /// The WireGuard UDP listen port.
     pub listen_port: u16,
@@ -59,6 +65,10 @@ pub struct SteerConfig {
     /// When another XDP program holds the link's hook (attached over netlink), remove it and attach ours instead
     /// of failing (`--xdp-replace`).
     pub replace_foreign: bool,
+    /// Redirect only transport data from these source prefixes; the rest is passed to the kernel (counted as
+    /// [`SteerReason::SourceNotAllowed`]), where the host firewall and the kernel socket see it. Empty: every
+    /// source.
+    pub allowed_sources: Vec<SourcePrefix>,
 }
 
 impl SteerConfig {
@@ -71,6 +81,7 @@ impl SteerConfig {
             observe_only: false,
             max_frame_len: Self::frame_capacity(FrameSize::default()),
             replace_foreign: false,
+            allowed_sources: Vec::new(),
         }
     }
 
@@ -90,6 +101,9 @@ impl SteerConfig {
         if self.observe_only {
             flags |= STEER_OBSERVE_ONLY;
         }
+        if !self.allowed_sources.is_empty() {
+            flags |= STEER_ALLOW_LIST;
+        }
         flags
     }
 }
@@ -98,6 +112,7 @@ impl SteerConfig {
 pub struct XdpProgram {
     ebpf: Ebpf,
     ifname: String,
+    if_index: u32,
     mode: AttachMode,
     fallback_reason: Option<String>,
     replaced: Option<String>,
@@ -115,6 +130,14 @@ impl XdpProgram {
         if ifname.is_empty() || ifname.len() >= libc::IFNAMSIZ || ifname.contains('\0') {
             return Err(XdpError::InvalidInterfaceName(ifname.to_string()));
         }
+        // The link and its addresses, asked over netlink (aya's own index lookup would hide why it failed).
+        let mut netlink = RtNetlink::open()?;
+        let if_index = netlink
+            .link_by_name(ifname)?
+            .ok_or_else(|| XdpError::UnknownInterface(ifname.to_string()))?
+            .index;
+        let addresses = local_addresses::usable(&netlink.addresses(if_index)?);
+        drop(netlink);
         let flags = config.flags();
         let mut ebpf = EbpfLoader::new()
             .override_global("listen_port", &config.listen_port, true)
@@ -122,61 +145,59 @@ impl XdpProgram {
             .override_global("max_frame_len", &config.max_frame_len, true)
             .load(STEER_OBJECT)
             .map_err(|e| XdpError::Load(Box::new(e)))?;
-        let program: &mut Xdp = ebpf
-            .program_mut(PROGRAM_NAME)
-            .ok_or(XdpError::MissingObject("program wgxdp_steer"))?
-            .try_into()
+        xdp_program(&mut ebpf)?
+            .load()
             .map_err(|e| XdpError::Program {
-                action: "the steering program is not XDP",
+                action: "loading the steering program",
                 source: Box::new(e),
             })?;
-        program.load().map_err(|e| XdpError::Program {
-            action: "loading the steering program",
-            source: Box::new(e),
-        })?;
-        let (mode, fallback_reason, replaced) = match attach_program(program, ifname, mode) {
-            Ok((mode, fallback)) => (mode, fallback, None),
-            Err(AttachFailure::Error(e)) => return Err(e),
-            Err(AttachFailure::Refused { if_index, attempts }) => {
-                // Say what holds the hook, and take it over only when asked to.
-                let occupants = xdp_occupants(if_index).unwrap_or_default();
-                if occupants.is_empty() || !config.replace_foreign {
-                    return Err(XdpError::Attach {
-                        ifname: ifname.to_string(),
-                        attempts,
-                        occupants,
-                    });
-                }
-                let mut replaced = Vec::new();
-                for occupant in &occupants {
-                    remove_occupant(if_index, occupant).map_err(|e| XdpError::Attach {
-                        ifname: ifname.to_string(),
-                        attempts: vec![format!("--xdp-replace: removing the {occupant}: {e}")],
-                        occupants: occupants.clone(),
-                    })?;
-                    replaced.push(occupant.to_string());
-                }
-                let note = format!(
-                    "--xdp-replace: removed the {} from {ifname}",
-                    replaced.join(" and the ")
-                );
-                log::warn!("{note}");
-                match attach_program(program, ifname, mode) {
-                    Ok((mode, fallback)) => (mode, fallback, Some(note)),
-                    Err(AttachFailure::Error(e)) => return Err(e),
-                    Err(AttachFailure::Refused { attempts, .. }) => {
+        // The maps are filled before the program sees its first packet.
+        local_addresses::apply(&mut ebpf, &[AddressChange::Resync(addresses)])?;
+        source_allow_list::fill(&mut ebpf, &config.allowed_sources)?;
+        let program = xdp_program(&mut ebpf)?;
+        let (mode, fallback_reason, replaced) =
+            match attach_program(program, ifname, if_index, mode) {
+                Ok((mode, fallback)) => (mode, fallback, None),
+                Err(attempts) => {
+                    // Say what holds the hook, and take it over only when asked to.
+                    let occupants = xdp_occupants(if_index).unwrap_or_default();
+                    if occupants.is_empty() || !config.replace_foreign {
                         return Err(XdpError::Attach {
                             ifname: ifname.to_string(),
                             attempts,
-                            occupants: xdp_occupants(if_index).unwrap_or_default(),
-                        })
+                            occupants,
+                        });
+                    }
+                    let mut replaced = Vec::new();
+                    for occupant in &occupants {
+                        remove_occupant(if_index, occupant).map_err(|e| XdpError::Attach {
+                            ifname: ifname.to_string(),
+                            attempts: vec![format!("--xdp-replace: removing the {occupant}: {e}")],
+                            occupants: occupants.clone(),
+                        })?;
+                        replaced.push(occupant.to_string());
+                    }
+                    let note = format!(
+                        "--xdp-replace: removed the {} from {ifname}",
+                        replaced.join(" and the ")
+                    );
+                    log::warn!("{note}");
+                    match attach_program(program, ifname, if_index, mode) {
+                        Ok((mode, fallback)) => (mode, fallback, Some(note)),
+                        Err(attempts) => {
+                            return Err(XdpError::Attach {
+                                ifname: ifname.to_string(),
+                                attempts,
+                                occupants: xdp_occupants(if_index).unwrap_or_default(),
+                            })
+                        }
                     }
                 }
-            }
-        };
+            };
         Ok(Self {
             ebpf,
             ifname: ifname.to_string(),
+            if_index,
             mode,
             fallback_reason,
             replaced,
@@ -186,6 +207,11 @@ impl XdpProgram {
     /// The interface the program is attached to.
     pub fn ifname(&self) -> &str {
         &self.ifname
+    }
+
+    /// The index of that interface (in the namespace it was attached in).
+    pub fn if_index(&self) -> u32 {
+        self.if_index
     }
 
     /// The mode the program got: [`AttachMode::Native`] or [`AttachMode::Generic`].
@@ -233,6 +259,32 @@ impl XdpProgram {
         })
     }
 
+    /// The addresses transport data is steered to (the link's own, as last told), sorted.
+    pub fn local_addresses(&mut self) -> Result<Vec<IpAddr>> {
+        local_addresses::list(&mut self.ebpf)
+    }
+
+    /// Steers transport data to `address` too; `Ok(false)` if it already was.
+    pub fn add_local_address(&mut self, address: IpAddr) -> Result<bool> {
+        local_addresses::insert(&mut self.ebpf, address)
+    }
+
+    /// Stops steering transport data to `address`; `Ok(false)` if it was not steered.
+    pub fn remove_local_address(&mut self, address: IpAddr) -> Result<bool> {
+        local_addresses::remove(&mut self.ebpf, address)
+    }
+
+    /// Applies what an [`AddressFollower`](crate::AddressFollower) reported, in order; says what changed.
+    pub fn apply_address_changes(&mut self, changes: &[AddressChange]) -> Result<AddressUpdate> {
+        local_addresses::apply(&mut self.ebpf, changes)
+    }
+
+    /// Whether the source allow-list lets transport data from `source` be steered (with no allow-list the
+    /// program does not look, and every source is).
+    pub fn source_in_allow_list(&mut self, source: IpAddr) -> Result<bool> {
+        source_allow_list::allows(&mut self.ebpf, source)
+    }
+
     /// The program's counters, summed over all CPUs.
     pub fn counters(&self) -> Result<SteerCounters> {
         let map = self
@@ -256,23 +308,26 @@ impl XdpProgram {
     }
 }
 
-/// Why attaching failed: the kernel refused every mode tried (each attempt's error, for the message; the caller
-/// then looks for a program already there), or something else went wrong.
-enum AttachFailure {
-    Refused {
-        if_index: u32,
-        attempts: Vec<String>,
-    },
-    Error(XdpError),
+/// The program in the object.
+fn xdp_program(ebpf: &mut Ebpf) -> Result<&mut Xdp> {
+    ebpf.program_mut(PROGRAM_NAME)
+        .ok_or(XdpError::MissingObject("program wgxdp_steer"))?
+        .try_into()
+        .map_err(|e| XdpError::Program {
+            action: "the steering program is not XDP",
+            source: Box::new(e),
+        })
 }
 
-/// Attaches in the requested mode; `Auto` tries native first and keeps the reason it fell back.
-fn attach_program(
+/// Attaches in the requested mode; `Auto` tries native first and keeps the reason it fell back. When the kernel
+/// refuses every mode tried, the error is each attempt's error, for the message (the caller then looks for a
+/// program already there).
+pub(crate) fn attach_program(
     program: &mut Xdp,
     ifname: &str,
+    if_index: u32,
     mode: AttachMode,
-) -> std::result::Result<(AttachMode, Option<String>), AttachFailure> {
-    let if_index = link_index(ifname)?;
+) -> std::result::Result<(AttachMode, Option<String>), Vec<String>> {
     let mut attempts = Vec::new();
     let mut attach = |program: &mut Xdp, xdp_mode, name: &str| match program
         .attach_to_if_index(if_index, xdp_mode)
@@ -308,19 +363,7 @@ fn attach_program(
             }
         }
     };
-    attached.ok_or(AttachFailure::Refused { if_index, attempts })
-}
-
-/// The index of `ifname` in the calling thread's namespace, asked over netlink (aya's own lookup would hide why
-/// it failed).
-fn link_index(ifname: &str) -> std::result::Result<u32, AttachFailure> {
-    match RtNetlink::open().and_then(|mut netlink| netlink.link_by_name(ifname)) {
-        Ok(Some(link)) => Ok(link.index),
-        Ok(None) => Err(AttachFailure::Error(XdpError::UnknownInterface(
-            ifname.to_string(),
-        ))),
-        Err(e) => Err(AttachFailure::Error(e)),
-    }
+    attached.ok_or(attempts)
 }
 
 impl Drop for XdpProgram {

@@ -106,6 +106,12 @@ pub struct UpArgs {
     /// refusing to start. A program held by another process's BPF link is never removed.
     #[arg(long)]
     pub xdp_replace: bool,
+    /// AF_XDP path: steer transport data only from this source prefix (repeatable; IPv4 or IPv6, `ADDR/LEN` or
+    /// one address). Other sources are not dropped: they take the kernel path, where the host firewall
+    /// (netfilter/nftables) and the kernel socket see them. Without it every source is steered, bypassing the
+    /// host firewall.
+    #[arg(long = "xdp-allow-source", value_name = "PREFIX", value_parser = crate::xdp_control::parse_source_prefix)]
+    pub xdp_allow_source: Vec<wgxdp_io_xdp::SourcePrefix>,
     /// Append the log to this file (the detached form logs to syslog otherwise; the foreground form to stderr).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
@@ -153,6 +159,7 @@ impl UpArgs {
             link: None,
             xdp_mode: None,
             xdp_replace: false,
+            xdp_allow_source: Vec::new(),
             log_file: None,
             cpus: None,
             mtu: 1420,
@@ -273,6 +280,29 @@ mod tests {
         assert_eq!(up.log_file, Some(PathBuf::from("/l")));
         assert!(up.xdp_replace && !up.log_syslog);
         assert!(parse(&["up", "wg0", "--log-file", "/l", "--log-syslog"]).is_err());
+    }
+
+    #[test]
+    fn allow_source_repeats_and_takes_both_families() {
+        let Some(Command::Up(up)) = parse(&[
+            "up",
+            "wg0",
+            "--xdp-allow-source",
+            "198.18.2.0/24",
+            "--xdp-allow-source",
+            "fd00:198:18:2::/64",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("not up");
+        };
+        let shown: Vec<String> = up.xdp_allow_source.iter().map(|p| p.to_string()).collect();
+        assert_eq!(shown, ["198.18.2.0/24", "fd00:198:18:2::/64"]);
+        assert!(parse(&["up", "wg0", "--xdp-allow-source", "198.18.2.0/40"]).is_err());
+        assert!(UpArgs::for_interface("wg0".into())
+            .xdp_allow_source
+            .is_empty());
     }
 
     #[test]

@@ -22,7 +22,7 @@ use crate::worker::{Backend, Worker};
 use crate::xdp_setup::{self, IoPlan, XdpStart};
 use crate::{
     control, handshake_rx, handshake_workers, log_error, log_info, log_warn, timer_thread,
-    uapi_server,
+    uapi_server, xdp_addresses,
 };
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -205,6 +205,9 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<Stoppe
         }
         worker_names.push(format!("wgxdp-{kind}-{id}"));
         threads.spawn(format!("wgxdp-{kind}-{id}"), move || worker.run())?;
+    }
+    if let Some(follow) = xdp_addresses::follower(&shared) {
+        threads.spawn(xdp_addresses::THREAD.into(), follow)?;
     }
     let rx_shared = Arc::clone(&shared);
     threads.spawn("wgxdp-hs-rx".into(), move || handshake_rx::run(rx_shared))?;

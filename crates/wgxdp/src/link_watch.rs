@@ -109,7 +109,11 @@ impl TunWatch {
                         }
                         LinkEvent::Removed { index } if index == self.link.index => relocate = true,
                         LinkEvent::Lost => relocate = true,
-                        LinkEvent::Changed(_) | LinkEvent::Removed { .. } => {}
+                        // Address events come only to a monitor opened for them (xdp_addresses.rs).
+                        LinkEvent::Changed(_)
+                        | LinkEvent::Removed { .. }
+                        | LinkEvent::AddressAdded(_)
+                        | LinkEvent::AddressRemoved(_) => {}
                     }
                 }
             }

@@ -32,6 +32,7 @@ mod uapi_server;
 mod unix_server;
 mod watchdog;
 mod worker;
+mod xdp_addresses;
 mod xdp_control;
 mod xdp_cpus;
 mod xdp_setup;

@@ -136,6 +136,19 @@ impl StatsReport {
                 "\nxdp  link {}  mode {}  port {}  queues {}",
                 xdp.link, xdp.mode, xdp.port, xdp.queues
             );
+            let addresses: Vec<String> =
+                xdp.local_addresses.iter().map(|a| a.to_string()).collect();
+            let sources: Vec<String> = xdp.allowed_sources.iter().map(|p| p.to_string()).collect();
+            let _ = writeln!(out, "  steered to  {}", addresses.join(" "));
+            let _ = writeln!(
+                out,
+                "  steered from  {}",
+                if sources.is_empty() {
+                    "any source".to_owned()
+                } else {
+                    sources.join(" ")
+                }
+            );
             if let Some(c) = &xdp.counters {
                 for reason in SteerReason::ALL {
                     let _ = writeln!(out, "  {:<24}{:>14}", reason.name(), c.get(reason));

@@ -4,12 +4,20 @@
 //! every worker's socket again (the main thread calls [`XdpControl::follow_port`] once a second). Sockets are
 //! registered by descriptor; a worker unregisters its socket before dropping it, so a stale descriptor number is
 //! never put back in the map. Dropping the program detaches it and the link is plain kernel networking again.
+//!
+//! The program steers only transport data to the link's own addresses: each attach fills its map from the kernel,
+//! and `xdp_addresses.rs` applies the link's address events to it ([`XdpControl::apply_address_changes`]). With
+//! `--xdp-allow-source`, only sources inside those prefixes are steered; the rest take the kernel path, where the
+//! host firewall sees them.
 
+use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 use wgxdp_io_xdp::{
-    AttachMode, SteerConfig, SteerCounters, SteerReason, XdpProgram, XskConfig, XskSocket,
+    AddressChange, AddressFollower, AttachMode, SourcePrefix, SteerConfig, SteerCounters,
+    SteerReason, XdpProgram, XskConfig, XskSocket,
 };
+use wgxdp_uapi::AllowedIp;
 
 /// Where `ethtool -l`'s combined/RX queue count shows up without ethtool: one `rx-N` directory per RX queue.
 fn queues_dir(link: &str) -> String {
@@ -33,12 +41,27 @@ pub fn rx_queue_count(link: &str) -> Result<u32, String> {
     }
 }
 
-/// What the steering program is loaded with for sockets of `config`: both families to `port`, and only frames
-/// that fit one of their UMEM frames (longer ones take the kernel path instead of being dropped at the socket).
-pub fn steer_config(port: u16, config: &XskConfig, replace_foreign: bool) -> SteerConfig {
+/// `--xdp-allow-source PREFIX`: `ADDR/LEN` or a bare address (one host); host bits are cleared.
+pub fn parse_source_prefix(text: &str) -> Result<SourcePrefix, String> {
+    let prefix: AllowedIp = text
+        .parse()
+        .map_err(|e| format!("{text:?} is not an IP prefix: {e}"))?;
+    SourcePrefix::new(prefix.addr(), prefix.cidr()).map_err(|e| e.to_string())
+}
+
+/// What the steering program is loaded with for sockets of `config`: both families to `port`, only frames that
+/// fit one of their UMEM frames (longer ones take the kernel path instead of being dropped at the socket), and
+/// only sources in `allowed_sources` (empty: all).
+pub fn steer_config(
+    port: u16,
+    config: &XskConfig,
+    replace_foreign: bool,
+    allowed_sources: &[SourcePrefix],
+) -> SteerConfig {
     SteerConfig {
         max_frame_len: SteerConfig::frame_capacity(config.frame_size),
         replace_foreign,
+        allowed_sources: allowed_sources.to_vec(),
         ..SteerConfig::new(port)
     }
 }
@@ -65,6 +88,8 @@ pub struct XdpControl {
     /// What every (re-)attach loads the program with; only the port changes.
     steer: SteerConfig,
     state: Mutex<State>,
+    /// The link's address events, until `xdp_addresses.rs` takes them.
+    addresses: Mutex<Option<AddressFollower>>,
 }
 
 #[derive(Debug)]
@@ -72,6 +97,8 @@ struct State {
     program: Option<XdpProgram>,
     port: u16,
     sockets: Vec<(u32, RawFd)>,
+    /// What the programs replaced by re-attaches counted, so the counters `stats` shows only grow.
+    earlier: SteerCounters,
 }
 
 /// What `stats` shows of the XDP side.
@@ -85,19 +112,33 @@ pub struct XdpReport {
     pub port: u16,
     /// Queues with a registered socket.
     pub queues: usize,
-    /// The program's counters (absent if reading them failed).
+    /// The link's addresses transport data is steered to (empty if reading them failed).
+    pub local_addresses: Vec<IpAddr>,
+    /// The source allow-list (empty: every source).
+    pub allowed_sources: Vec<SourcePrefix>,
+    /// The program's counters since start, over re-attaches (absent if reading them failed).
     pub counters: Option<SteerCounters>,
 }
 
 impl XdpReport {
-    /// `{"link":..,"mode":..,"port":..,"queues":..,"redirected":..,"passed":..,"passed_by_reason":{..}}`.
+    /// `{"link":..,"mode":..,"port":..,"queues":..,"local_addresses":[..],"allowed_sources":[..],"redirected":..,
+    /// "passed":..,"passed_by_reason":{..}}`.
     pub fn to_json(&self) -> String {
+        let quoted = |items: Vec<String>| {
+            items
+                .iter()
+                .map(|item| format!("\"{item}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
         let mut out = format!(
-            "{{\"link\":\"{}\",\"mode\":\"{}\",\"port\":{},\"queues\":{}",
+            "{{\"link\":\"{}\",\"mode\":\"{}\",\"port\":{},\"queues\":{},\"local_addresses\":[{}],\"allowed_sources\":[{}]",
             self.link.replace(['"', '\\'], ""),
             self.mode,
             self.port,
-            self.queues
+            self.queues,
+            quoted(self.local_addresses.iter().map(IpAddr::to_string).collect()),
+            quoted(self.allowed_sources.iter().map(SourcePrefix::to_string).collect()),
         );
         if let Some(c) = &self.counters {
             out.push_str(&format!(
@@ -132,6 +173,10 @@ impl XdpControl {
     /// sockets' UMEM frames take ([`steer_config`]): longer frames are left to the kernel socket.
     pub fn attach(link: &str, mode: AttachMode, steer: SteerConfig) -> Result<Self, String> {
         let program = XdpProgram::attach_with(link, &steer, mode).map_err(|e| e.to_string())?;
+        // Opened here, in the link's namespace; its first report is the whole set, so nothing between the
+        // attach's own fill and the subscription is missed.
+        let addresses = AddressFollower::open(program.if_index())
+            .map_err(|e| format!("cannot follow the addresses of {link}: {e}"))?;
         if let Some(reason) = program.fallback_reason() {
             crate::log_info!("{reason}");
         }
@@ -145,14 +190,24 @@ impl XdpControl {
             // A re-attach replaces only our own program (detached first): never anyone else's.
             steer: SteerConfig {
                 replace_foreign: false,
-                ..steer
+                ..steer.clone()
             },
             state: Mutex::new(State {
                 program: Some(program),
                 port: steer.listen_port,
                 sockets: Vec::new(),
+                earlier: SteerCounters::default(),
             }),
+            addresses: Mutex::new(Some(addresses)),
         })
+    }
+
+    /// The link's address events, for the one thread that applies them ([`XdpControl::apply_address_changes`]).
+    pub fn take_address_follower(&self) -> Option<AddressFollower> {
+        self.addresses
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -212,12 +267,16 @@ impl XdpControl {
         if state.port == port {
             return;
         }
-        // The old program must go first: a link takes one XDP program.
-        state.program = None;
+        // The old program must go first: a link takes one XDP program. Its counts carry over.
+        if let Some(old) = state.program.take() {
+            if let Ok(counted) = old.counters() {
+                state.earlier = state.earlier.plus(&counted);
+            }
+        }
         state.port = port;
         let steer = SteerConfig {
             listen_port: port,
-            ..self.steer
+            ..self.steer.clone()
         };
         match XdpProgram::attach_with(&self.link, &steer, self.mode) {
             Ok(mut program) => {
@@ -236,6 +295,31 @@ impl XdpControl {
         }
     }
 
+    /// Applies address changes of the link to the program's map of local addresses and logs what they changed.
+    /// A re-attach (port change) fills the new program's map from the kernel itself.
+    pub fn apply_address_changes(&self, changes: &[AddressChange]) {
+        let mut state = self.state();
+        let Some(program) = state.program.as_mut() else {
+            return;
+        };
+        match program.apply_address_changes(changes) {
+            Ok(update) => {
+                for address in &update.added {
+                    crate::log_info!("{}: steering transport data to {address}", self.link);
+                }
+                for address in &update.removed {
+                    crate::log_info!(
+                        "{}: no longer steering transport data to {address}",
+                        self.link
+                    );
+                }
+            }
+            // Whatever was not applied stays out of the map or in it until the next change or resync: a missing
+            // address only takes the kernel path.
+            Err(e) => crate::log_warn!("{}: updating the local-address map: {e}", self.link),
+        }
+    }
+
     /// Detaches the program now (shutdown), before the workers' sockets close.
     pub fn detach(&self) {
         self.state().program = None;
@@ -243,13 +327,26 @@ impl XdpControl {
 
     /// The program's state and counters.
     pub fn report(&self) -> XdpReport {
-        let state = self.state();
+        let mut state = self.state();
+        let port = state.port;
+        let queues = state.sockets.len();
+        let earlier = state.earlier;
+        let program = state.program.as_mut();
+        let (local_addresses, counters) = match program {
+            Some(p) => (
+                p.local_addresses().unwrap_or_default(),
+                p.counters().ok().map(|c| c.plus(&earlier)),
+            ),
+            None => (Vec::new(), None),
+        };
         XdpReport {
             link: self.link.clone(),
             mode: mode_name(self.mode),
-            port: state.port,
-            queues: state.sockets.len(),
-            counters: state.program.as_ref().and_then(|p| p.counters().ok()),
+            port,
+            queues,
+            local_addresses,
+            allowed_sources: self.steer.allowed_sources.clone(),
+            counters,
         }
     }
 }
@@ -273,14 +370,31 @@ mod tests {
 
     #[test]
     fn the_program_redirects_only_what_a_frame_takes() {
-        let steer = steer_config(51820, &socket_config(1420), false);
+        let steer = steer_config(51820, &socket_config(1420), false, &[]);
         assert_eq!(steer.listen_port, 51820);
         assert_eq!(steer.max_frame_len, 2048 - 256);
         assert!(steer.ipv4 && steer.ipv6 && !steer.observe_only && !steer.replace_foreign);
+        assert!(steer.allowed_sources.is_empty());
+        let allow = [parse_source_prefix("198.18.2.0/24").unwrap()];
+        let steer = steer_config(1, &socket_config(9000), true, &allow);
+        assert_eq!(steer.max_frame_len, 4096 - 256);
+        assert_eq!(steer.allowed_sources, allow);
+    }
+
+    #[test]
+    fn allow_list_prefixes_parse_with_a_clear_error() {
+        let show = |text: &str| parse_source_prefix(text).map(|p| p.to_string());
+        assert_eq!(show("198.18.2.7/24").as_deref(), Ok("198.18.2.0/24"));
+        assert_eq!(show("198.18.2.7").as_deref(), Ok("198.18.2.7/32"));
         assert_eq!(
-            steer_config(1, &socket_config(9000), true).max_frame_len,
-            4096 - 256
+            show("fd00:198:18:2::9/64").as_deref(),
+            Ok("fd00:198:18:2::/64")
         );
+        assert_eq!(show("::/0").as_deref(), Ok("::/0"));
+        for bad in ["198.18.2.0/33", "fd00::/129", "peer-b", "10.0.0.0/x", ""] {
+            let error = parse_source_prefix(bad).expect_err(bad);
+            assert!(error.contains("prefix"), "{bad}: {error}");
+        }
     }
 
     #[test]
@@ -290,13 +404,25 @@ mod tests {
             mode: "native",
             port: 51820,
             queues: 2,
+            local_addresses: vec!["198.18.1.1".parse().unwrap(), "fd00::1".parse().unwrap()],
+            allowed_sources: vec![parse_source_prefix("198.18.2.0/24").unwrap()],
             counters: Some(SteerCounters::from_counts([
-                5, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0,
+                5, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 4, 0, 1,
             ])),
         };
         let json = report.to_json();
-        assert!(json.contains("\"redirected\":5,\"passed\":3"), "{json}");
+        assert!(json.contains("\"redirected\":5,\"passed\":8"), "{json}");
         assert!(json.contains("\"not-transport\":2"), "{json}");
+        assert!(json.contains("\"not-local\":4"), "{json}");
+        assert!(json.contains("\"source-not-allowed\":1"), "{json}");
+        assert!(
+            json.contains("\"local_addresses\":[\"198.18.1.1\",\"fd00::1\"]"),
+            "{json}"
+        );
+        assert!(
+            json.contains("\"allowed_sources\":[\"198.18.2.0/24\"]"),
+            "{json}"
+        );
         assert_eq!(json.matches('{').count(), json.matches('}').count());
     }
 }

@@ -5,7 +5,7 @@ use crate::cli::{IoMode, UpArgs, XdpModeArg};
 use crate::shared::Shared;
 use crate::xdp_control::{rx_queue_count, socket_config, steer_config, XdpControl};
 use crate::{log_info, log_warn};
-use wgxdp_io_xdp::{AttachMode, XskSocket};
+use wgxdp_io_xdp::{AttachMode, SourcePrefix, XskSocket};
 
 /// Packets one busy-poll round of the driver may process (SO_BUSY_POLL_BUDGET; the kernel's default is 8).
 const BUSY_POLL_BUDGET: u16 = 64;
@@ -32,6 +32,12 @@ fn fall_back(interface: &str, reason: &str) {
 /// Decides the path from the options. `--io xdp` errors out where `--io auto` falls back (and logs why).
 pub fn plan(args: &UpArgs) -> Result<IoPlan, String> {
     let name = &args.interface;
+    if args.io == IoMode::Socket && !args.xdp_allow_source.is_empty() {
+        log_info!(
+            "{name}: --xdp-allow-source applies to the AF_XDP path only; on the socket path every datagram goes \
+             through the host firewall"
+        );
+    }
     let link = match (args.io, &args.link) {
         (IoMode::Socket, _) => return Ok(IoPlan::Socket),
         (IoMode::Xdp, None) => return Err("--io xdp needs --link NETDEV".into()),
@@ -96,7 +102,8 @@ pub fn start(
     };
     let port = shared.sockets.bound_port();
     let xsk = socket_config(shared.mtu);
-    let control = XdpControl::attach(link, mode, steer_config(port, &xsk, args.xdp_replace))?;
+    let steer = steer_config(port, &xsk, args.xdp_replace, &args.xdp_allow_source);
+    let control = XdpControl::attach(link, mode, steer)?;
     let count = u32::try_from(workers).unwrap_or(u32::MAX).min(queues);
     let sockets = control.open_sockets(count, &xsk)?;
     if args.busy_poll_us > 0 {
@@ -117,10 +124,12 @@ pub fn start(
         );
     }
     log_info!(
-        "{}: AF_XDP on {link}: {} XDP, {} socket(s), UDP port {port}",
+        "{}: AF_XDP on {link}: {} XDP, {} socket(s), UDP port {port}; transport data to {link}'s own addresses \
+         bypasses the host firewall (netfilter) from {}",
         shared.interface,
         control.mode_name(),
-        sockets.len()
+        sockets.len(),
+        allow_list_words(&args.xdp_allow_source)
     );
     shared
         .xdp
@@ -130,6 +139,18 @@ pub fn start(
         link_ifindex,
         sockets,
     })
+}
+
+/// The allow-list in words, for the start-up log.
+fn allow_list_words(prefixes: &[SourcePrefix]) -> String {
+    if prefixes.is_empty() {
+        return "every source (no --xdp-allow-source)".to_owned();
+    }
+    let list: Vec<String> = prefixes.iter().map(SourcePrefix::to_string).collect();
+    format!(
+        "{} only; other sources take the kernel path",
+        list.join(", ")
+    )
 }
 
 #[cfg(test)]
