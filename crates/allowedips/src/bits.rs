@@ -18,6 +18,10 @@ pub(crate) trait Bits: Copy + Eq + Ord + Hash + Debug + Send + Sync + 'static {
     fn shl(self, n: u32) -> Self;
     /// Keeps the leading `len` bits and clears the rest; `len` >= WIDTH keeps everything.
     fn masked(self, len: u8) -> Self;
+    /// Sets the bits after the leading `len` (the last address of the `len`-bit prefix starting here).
+    fn with_host_bits(self, len: u8) -> Self;
+    /// The next address, `None` after the last one.
+    fn successor(self) -> Option<Self>;
     /// Converts to an `IpAddr` of this family.
     fn to_ip(self) -> IpAddr;
 }
@@ -39,6 +43,14 @@ impl Bits for u32 {
         self & u32::MAX
             .checked_shl(32u32.saturating_sub(u32::from(len)))
             .unwrap_or(0)
+    }
+    #[inline]
+    fn with_host_bits(self, len: u8) -> Self {
+        self | !u32::MAX.masked(len)
+    }
+    #[inline]
+    fn successor(self) -> Option<Self> {
+        self.checked_add(1)
     }
     fn to_ip(self) -> IpAddr {
         IpAddr::V4(Ipv4Addr::from(self))
@@ -62,6 +74,14 @@ impl Bits for u128 {
             .checked_shl(128u32.saturating_sub(u32::from(len)))
             .unwrap_or(0)
     }
+    #[inline]
+    fn with_host_bits(self, len: u8) -> Self {
+        self | !u128::MAX.masked(len)
+    }
+    #[inline]
+    fn successor(self) -> Option<Self> {
+        self.checked_add(1)
+    }
     fn to_ip(self) -> IpAddr {
         IpAddr::V6(Ipv6Addr::from(self))
     }
@@ -79,5 +99,15 @@ mod tests {
         assert_eq!(u128::MAX.masked(0), 0);
         assert_eq!(u128::MAX.masked(128), u128::MAX);
         assert_eq!(u128::MAX.masked(1), 1 << 127);
+    }
+
+    #[test]
+    fn host_bits_and_successors() {
+        assert_eq!(0x0a00_0000_u32.with_host_bits(8), 0x0aff_ffff);
+        assert_eq!(0_u32.with_host_bits(0), u32::MAX);
+        assert_eq!(5_u32.with_host_bits(32), 5);
+        assert_eq!(0_u128.with_host_bits(0), u128::MAX);
+        assert_eq!(u32::MAX.successor(), None);
+        assert_eq!(7_u128.successor(), Some(8));
     }
 }

@@ -5,7 +5,6 @@
 //! latest published version) rather than on the trie, because the trie forgets which prefix put a
 //! value in a slot. They are control-plane speed, not data-path speed.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::hash::Hash;
 use std::net::IpAddr;
@@ -265,64 +264,131 @@ pub(crate) fn route<P: Copy + Eq + Hash>(w: &Writer<P>, destination: IpAddr) -> 
     }
 }
 
+/// The shadow of one prefix of the table: its owner and the other peers' prefixes directly inside it.
+/// `None` when the prefix is not in the table or nothing foreign lies directly inside it.
+fn shadow_in<K: Bits, P: Copy + Eq + Hash>(
+    w: &Writer<P>,
+    routes: &Routes<K>,
+    key: K,
+    len: u8,
+) -> Option<Shadow<P>> {
+    let owner_id = routes.get(key, len)?;
+    let peer = w.peer_of(owner_id)?;
+    let mut by: Vec<(Prefix, P)> = routes
+        .children(key, len)
+        .into_iter()
+        .filter(|&(_, _, id)| id != owner_id)
+        .filter_map(|(k, l, id)| Some((Prefix::from_key(k, l), w.peer_of(id)?)))
+        .collect();
+    if by.is_empty() {
+        return None;
+    }
+    by.sort_by_key(|(p, _)| *p);
+    let prefix = Prefix::from_key(key, len);
+    let fully = covers_entirely(&prefix, &by);
+    Some(Shadow {
+        peer,
+        prefix,
+        by,
+        fully,
+    })
+}
+
+/// [`shadow_in`] for a prefix of either family.
+fn shadow_of<P: Copy + Eq + Hash>(w: &Writer<P>, prefix: &Prefix) -> Option<Shadow<P>> {
+    match prefix.addr() {
+        IpAddr::V4(a) => shadow_in(w, &w.v4.routes, u32::from(a), prefix.len()),
+        IpAddr::V6(a) => shadow_in(w, &w.v6.routes, u128::from(a), prefix.len()),
+    }
+}
+
+/// The nearest prefix of the table strictly enclosing `prefix` (which need not be in the table), with its
+/// owner's slot id.
+fn parent_of<P>(w: &Writer<P>, prefix: &Prefix) -> Option<(Prefix, u32)> {
+    let shorter = prefix.len().checked_sub(1)?;
+    match prefix.addr() {
+        IpAddr::V4(a) => {
+            w.v4.routes
+                .longest_match(u32::from(a), shorter)
+                .map(|(k, l, id)| (Prefix::from_key(k, l), id))
+        }
+        IpAddr::V6(a) => {
+            w.v6.routes
+                .longest_match(u128::from(a), shorter)
+                .map(|(k, l, id)| (Prefix::from_key(k, l), id))
+        }
+    }
+}
+
+/// The shadows of `candidates` (prefixes of the table or not), sorted by prefix. Each distinct prefix is
+/// looked at once, however often it is named: many host routes share one enclosing prefix.
+fn shadows_of<P: Copy + Eq + Hash>(w: &Writer<P>, mut candidates: Vec<Prefix>) -> Vec<Shadow<P>> {
+    candidates.sort_unstable();
+    candidates.dedup();
+    candidates
+        .iter()
+        .filter_map(|prefix| shadow_of(w, prefix))
+        .collect()
+}
+
+/// Each prefix of `peer` that other peers' prefixes cut into. Costs the peer's prefixes and what lies
+/// directly inside them, not a scan of the table.
 pub(crate) fn shadowed<P: Copy + Eq + Hash>(w: &Writer<P>, peer: P) -> Vec<Shadow<P>> {
     let Some(entry) = w.peers.get(&peer) else {
         return Vec::new();
     };
-    let mut by_parent: HashMap<Prefix, Vec<(Prefix, P)>> = HashMap::new();
-    // Each family is scanned only if the peer has prefixes there (the scan is O(prefixes x lengths)).
-    if entry.prefixes.iter().any(Prefix::is_ipv4) {
-        children_of_peer(w, &w.v4.routes, entry.id, &mut by_parent);
-    }
-    if entry.prefixes.iter().any(|p| !p.is_ipv4()) {
-        children_of_peer(w, &w.v6.routes, entry.id, &mut by_parent);
-    }
-    let mut shadows: Vec<Shadow<P>> = by_parent
-        .into_iter()
-        .map(|(prefix, mut by)| {
-            by.sort_by_key(|(p, _)| *p);
-            let fully = covers_entirely(&prefix, &by);
-            Shadow {
-                peer,
-                prefix,
-                by,
-                fully,
+    shadows_of(w, entry.prefixes.iter().copied().collect())
+}
+
+/// The other peers' prefixes that `peer`'s prefixes cut into: one shadow per such prefix, whose `by` lists
+/// only `peer`'s prefixes directly inside it (other peers' parts are theirs to explain), so the answer costs
+/// the peer's prefixes and a parent lookup each, however many peers share the enclosing prefix.
+pub(crate) fn shadowed_by<P: Copy + Eq + Hash>(w: &Writer<P>, peer: P) -> Vec<Shadow<P>> {
+    let Some(entry) = w.peers.get(&peer) else {
+        return Vec::new();
+    };
+    let mut parts: Vec<(Prefix, P, Prefix)> = entry
+        .prefixes
+        .iter()
+        .filter_map(|prefix| {
+            let (parent, owner) = parent_of(w, prefix)?;
+            if owner == entry.id {
+                return None;
             }
+            Some((parent, w.peer_of(owner)?, *prefix))
         })
         .collect();
-    shadows.sort_by_key(|s| s.prefix);
+    parts.sort_unstable_by_key(|&(parent, _, prefix)| (parent, prefix));
+    let mut shadows: Vec<Shadow<P>> = Vec::new();
+    for (parent, owner, prefix) in parts {
+        match shadows.last_mut() {
+            Some(last) if last.prefix == parent => last.by.push((prefix, peer)),
+            _ => shadows.push(Shadow {
+                peer: owner,
+                prefix: parent,
+                by: vec![(prefix, peer)],
+                fully: false,
+            }),
+        }
+    }
+    for shadow in &mut shadows {
+        shadow.fully = covers_entirely(&shadow.prefix, &shadow.by);
+    }
     shadows
 }
 
-/// Collects, under each prefix of peer `id`, the other peers' prefixes whose nearest enclosing prefix
-/// is that one. Those are exactly the outermost foreign prefixes inside it; anything nested deeper is
-/// already inside one of them (or inside one of the peer's own more specific prefixes).
-fn children_of_peer<K: Bits, P: Copy + Eq + Hash>(
+/// The shadows a change of `prefixes` (inserted, moved or removed) can have created or altered: those of
+/// the prefixes themselves and of their nearest enclosing prefixes.
+pub(crate) fn shadows_around<P: Copy + Eq + Hash>(
     w: &Writer<P>,
-    routes: &Routes<K>,
-    id: u32,
-    out: &mut HashMap<Prefix, Vec<(Prefix, P)>>,
-) {
-    for (key, len, owner) in routes.iter() {
-        if owner == id {
-            continue;
-        }
-        let Some(shorter) = len.checked_sub(1) else {
-            continue;
-        };
-        let Some((parent_key, parent_len, parent_owner)) = routes.longest_match(key, shorter)
-        else {
-            continue;
-        };
-        if parent_owner != id {
-            continue;
-        }
-        if let Some(peer) = w.peer_of(owner) {
-            out.entry(Prefix::from_key(parent_key, parent_len))
-                .or_default()
-                .push((Prefix::from_key(key, len), peer));
-        }
-    }
+    prefixes: &[Prefix],
+) -> Vec<Shadow<P>> {
+    let candidates = prefixes
+        .iter()
+        .flat_map(|prefix| [Some(*prefix), parent_of(w, prefix).map(|(p, _)| p)])
+        .flatten()
+        .collect();
+    shadows_of(w, candidates)
 }
 
 /// Number of addresses in a prefix; `None` stands for 2^128 (IPv6 `/0`), which `u128` cannot hold.

@@ -30,6 +30,7 @@ mod bits;
 mod explain;
 mod fib;
 mod prefix;
+mod prefix_set;
 mod routes;
 mod snapshot;
 mod table;

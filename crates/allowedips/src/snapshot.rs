@@ -17,8 +17,8 @@ pub struct Snapshot<P> {
     // the previous snapshot instead of copying it.
     pub(crate) v4: Arc<Fib<u32>>,
     pub(crate) v6: Arc<Fib<u128>>,
-    /// Slot id -> peer, as of this version.
-    pub(crate) peers: Vec<Option<P>>,
+    /// Slot id -> peer, as of this version; shared with the previous version when no slot changed.
+    pub(crate) peers: Arc<[Option<P>]>,
     pub(crate) generation: u64,
     pub(crate) prefixes: usize,
 }
@@ -28,7 +28,7 @@ impl<P: Copy + Eq> Snapshot<P> {
         Self {
             v4: Arc::new(Fib::new()),
             v6: Arc::new(Fib::new()),
-            peers: Vec::new(),
+            peers: Arc::from(Vec::new()),
             generation: 0,
             prefixes: 0,
         }
@@ -88,7 +88,7 @@ impl<P: Copy + Eq> Snapshot<P> {
     pub fn memory_bytes(&self) -> usize {
         self.v4.memory_bytes()
             + self.v6.memory_bytes()
-            + self.peers.capacity() * std::mem::size_of::<Option<P>>()
+            + self.peers.len() * std::mem::size_of::<Option<P>>()
     }
 }
 

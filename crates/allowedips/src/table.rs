@@ -234,8 +234,22 @@ impl<P: Copy + Eq + Hash> AllowedIps<P> {
     }
 
     /// Each prefix of `peer` that other peers' more specific prefixes cut into, with those prefixes.
+    /// Costs `peer`'s prefixes and what lies directly inside them.
     pub fn shadowed(&self, peer: P) -> Vec<Shadow<P>> {
         explain::shadowed(&self.lock(), peer)
+    }
+
+    /// The other peers' prefixes that `peer`'s more specific prefixes cut into, one [`Shadow`] each, whose
+    /// `by` lists only `peer`'s prefixes. Costs `peer`'s prefixes, not the table.
+    pub fn shadowed_by(&self, peer: P) -> Vec<Shadow<P>> {
+        explain::shadowed_by(&self.lock(), peer)
+    }
+
+    /// The shadows that a change of `prefixes` (inserted, moved or removed) may have created or altered:
+    /// those of the prefixes themselves and of their nearest enclosing prefixes, sorted, each once. What a
+    /// control plane reports after a change without rescanning the whole table.
+    pub fn shadows_around(&self, prefixes: &[Prefix]) -> Vec<Shadow<P>> {
+        explain::shadows_around(&self.lock(), prefixes)
     }
 }
 
@@ -339,6 +353,16 @@ impl<P: Copy + Eq + Hash> Transaction<'_, P> {
         sorted_prefixes(&self.writer, peer)
     }
 
+    /// The owner of exactly `prefix` in this transaction's state (not a longest-prefix match).
+    pub fn get(&self, prefix: Prefix) -> Option<P> {
+        let w = &*self.writer;
+        let id = match prefix.addr() {
+            IpAddr::V4(a) => w.v4.routes.get(u32::from(a), prefix.len()),
+            IpAddr::V6(a) => w.v6.routes.get(u128::from(a), prefix.len()),
+        }?;
+        w.peer_of(id)
+    }
+
     /// Number of prefixes in this transaction's state.
     pub fn len(&self) -> usize {
         self.writer.len()
@@ -392,7 +416,13 @@ impl<P: Copy + Eq + Hash> Transaction<'_, P> {
         let snapshot = Snapshot {
             v4,
             v6,
-            peers: w.slots.clone(),
+            // The slot list is copied only when a peer got or gave back a slot: a change of one peer's
+            // prefixes on a large table shares it with the previous version.
+            peers: if std::mem::take(&mut w.slots_changed) {
+                Arc::from(w.slots.as_slice())
+            } else {
+                Arc::clone(&base.peers)
+            },
             generation: w.generation,
             prefixes: w.len(),
         };

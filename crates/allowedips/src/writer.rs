@@ -1,12 +1,13 @@
 //! Control-plane state behind the table's mutex: the exact prefix sets, peer ids, and the per-slot
 //! metadata that lets the published tries be updated incrementally.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::Hash;
 
 use crate::bits::Bits;
 use crate::fib::{Fib, FibWriter, Full};
 use crate::prefix::Prefix;
+use crate::prefix_set::PrefixSet;
 use crate::routes::Routes;
 
 /// Largest peer slot id: values stored in the trie are id + 1 and must stay clear of its child flag.
@@ -91,7 +92,7 @@ impl<K: Bits> Family<K> {
 #[derive(Debug)]
 pub(crate) struct PeerEntry {
     pub(crate) id: u32,
-    pub(crate) prefixes: HashSet<Prefix>,
+    pub(crate) prefixes: PrefixSet,
 }
 
 /// Everything the writer needs; only ever touched with the table's mutex held.
@@ -104,6 +105,8 @@ pub(crate) struct Writer<P> {
     /// hashable and the trie stays four bytes per slot. Freed ids are reused: a snapshot that still
     /// names the old peer keeps its own copy of this vector.
     pub(crate) slots: Vec<Option<P>>,
+    /// A slot was given or freed since the last publish (else the published copy is still right).
+    pub(crate) slots_changed: bool,
     free_ids: Vec<u32>,
     /// Number of snapshots published so far.
     pub(crate) generation: u64,
@@ -116,6 +119,7 @@ impl<P: Copy + Eq + Hash> Writer<P> {
             v6: Family::new(),
             peers: HashMap::new(),
             slots: Vec::new(),
+            slots_changed: false,
             free_ids: Vec::new(),
             generation: 0,
         }
@@ -140,11 +144,12 @@ impl<P: Copy + Eq + Hash> Writer<P> {
         if let Some(slot) = self.slots.get_mut(id as usize) {
             *slot = Some(peer);
         }
+        self.slots_changed = true;
         self.peers.insert(
             peer,
             PeerEntry {
                 id,
-                prefixes: HashSet::new(),
+                prefixes: PrefixSet::default(),
             },
         );
         Ok(id)
@@ -189,16 +194,17 @@ impl<P: Copy + Eq + Hash> Writer<P> {
     }
 
     /// Drops the peer and frees its slot id; returns the prefixes it still owned.
-    pub(crate) fn release(&mut self, peer: P) -> HashSet<Prefix> {
+    pub(crate) fn release(&mut self, peer: P) -> Vec<Prefix> {
         match self.peers.remove(&peer) {
             Some(entry) => {
                 if let Some(slot) = self.slots.get_mut(entry.id as usize) {
                     *slot = None;
                 }
+                self.slots_changed = true;
                 self.free_ids.push(entry.id);
-                entry.prefixes
+                entry.prefixes.iter().copied().collect()
             }
-            None => HashSet::new(),
+            None => Vec::new(),
         }
     }
 
@@ -209,11 +215,7 @@ impl<P: Copy + Eq + Hash> Writer<P> {
 
     /// Approximate bytes of writer-side state (exact prefix maps, per-peer sets, trie metadata).
     pub(crate) fn memory_bytes(&self) -> usize {
-        let per_peer: usize = self
-            .peers
-            .values()
-            .map(|e| e.prefixes.capacity() * (std::mem::size_of::<Prefix>() + 1))
-            .sum();
+        let per_peer: usize = self.peers.values().map(|e| e.prefixes.heap_bytes()).sum();
         self.v4.memory_bytes()
             + self.v6.memory_bytes()
             + per_peer

@@ -5,12 +5,11 @@
 use core::net::SocketAddr;
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU32, Ordering};
 use core::time::Duration;
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use arc_swap::{ArcSwap, ArcSwapOption};
-use wgxdp_allowedips::{AllowedIps, Prefix};
+use wgxdp_allowedips::AllowedIps;
 use wgxdp_noise::{CookieChecker, LocalStatic, PublicKey};
 use wgxdp_uapi::{AllowedIp, DeviceState, Key, PeerState as UapiPeer};
 
@@ -19,8 +18,10 @@ use crate::counters::{Counters, LiveCounters, PeerCounters};
 use crate::drop_reason::DropReason;
 use crate::index_table::IndexTable;
 use crate::mtu::LiveMtu;
-use crate::peer::{Peer, PeerId};
+use crate::peer::PeerId;
+pub(crate) use crate::peer_table::PeerTable;
 use crate::ratelimit::RateLimiter;
+use crate::timer_queue::TimerQueue;
 use crate::verdict::MessageKind;
 
 /// Our static key and what is derived from it: replaced as a whole when the private key changes.
@@ -38,32 +39,10 @@ impl Identity {
     }
 }
 
-/// The published set of peers: replaced copy-on-write by `apply_set`, read lock-free everywhere else.
-#[derive(Default, Clone)]
-pub(crate) struct PeerTable {
-    /// Peers in creation order (the order `get` lists them in).
-    pub order: Vec<Arc<Peer>>,
-    pub by_id: HashMap<PeerId, Arc<Peer>>,
-    pub by_key: HashMap<PublicKey, Arc<Peer>>,
-}
-
-impl PeerTable {
-    pub fn from_order(order: Vec<Arc<Peer>>) -> Self {
-        let by_id = order.iter().map(|p| (p.id, Arc::clone(p))).collect();
-        let by_key = order.iter().map(|p| (p.public, Arc::clone(p))).collect();
-        Self {
-            order,
-            by_id,
-            by_key,
-        }
-    }
-}
-
-/// Control-plane state only `apply_set` reads and writes (under `Device::control`).
+/// Control-plane state only `apply_set` reads and writes (under `Device::control`). The allowed IPs live in
+/// the allowed-IPs table itself (its writer side is the authoritative copy) and, per peer, in the peer table.
 #[derive(Default)]
 pub(crate) struct Model {
-    /// Every allowed IP and its owner: the authoritative copy the table is diffed against.
-    pub routes: HashMap<Prefix, PeerId>,
     /// Next peer id to hand out; ids are never reused.
     pub next_id: PeerId,
     pub listen_port: u16,
@@ -83,6 +62,8 @@ pub struct Device {
     pub(crate) peers: ArcSwap<PeerTable>,
     pub(crate) routes: AllowedIps<PeerId>,
     pub(crate) indices: IndexTable,
+    /// Which peers have timer work when (every peer holds a reference and reports to it).
+    pub(crate) timers: Arc<TimerQueue>,
     pub(crate) ratelimiter: Mutex<RateLimiter>,
     pub(crate) counters: LiveCounters,
     pub(crate) bound_port: AtomicU16,
@@ -116,6 +97,7 @@ impl Device {
             peers: ArcSwap::default(),
             routes: AllowedIps::new(),
             indices: IndexTable::default(),
+            timers: Arc::default(),
             counters: LiveCounters::default(),
             bound_port: AtomicU16::new(0),
             listen_port: AtomicU16::new(0),
@@ -168,7 +150,19 @@ impl Device {
 
     /// The device as `get=1` reports it. `now` and `wall` are read together so the monotonic handshake times
     /// can be turned into wall-clock times.
+    ///
+    /// Reads the last published peer table (peers and their allowed IPs, replaced as a whole by `apply_set`)
+    /// without any device-wide lock, so it never waits behind an apply in progress: each peer's own lock is
+    /// held for a few field reads only.
     pub fn get_state(&self, now: Duration, wall: SystemTime) -> DeviceState {
+        let mut state = self.interface_state();
+        state.peers.reserve(self.peers.load().len());
+        self.for_each_peer_state(now, wall, |peer| state.peers.push(peer.clone()));
+        state
+    }
+
+    /// The interface part of [`get_state`](Self::get_state): private key, port and mark, no peers.
+    pub fn interface_state(&self) -> DeviceState {
         let identity = self.identity.load();
         let bound = self.bound_port.load(Ordering::Relaxed);
         let listen_port = if bound != 0 {
@@ -176,38 +170,46 @@ impl Device {
         } else {
             self.listen_port()
         };
-        let table = self.peers.load();
-        let peers = table
-            .order
-            .iter()
-            .map(|peer| {
-                // The allowed-IPs lock is taken before (never while) holding the peer lock.
-                let allowed_ips = self
-                    .routes
-                    .prefixes_of(peer.id)
-                    .into_iter()
-                    .filter_map(|p| AllowedIp::new(p.addr(), p.len()).ok())
-                    .collect();
-                let st = peer.lock();
-                UapiPeer {
-                    public_key: Key::from_bytes(*peer.public.as_bytes()),
-                    preshared_key: st.psk.as_ref().map(|k| Key::from_bytes(*k.as_bytes())),
-                    endpoint: st.endpoint,
-                    last_handshake: st
-                        .last_handshake()
-                        .and_then(|at| wall.checked_sub(now.saturating_sub(at))),
-                    tx_bytes: peer.tx_bytes.load(Ordering::Relaxed),
-                    rx_bytes: peer.rx_bytes.load(Ordering::Relaxed),
-                    persistent_keepalive_interval: st.persistent_keepalive,
-                    allowed_ips,
-                }
-            })
-            .collect();
         DeviceState {
             private_key: identity.as_ref().map(|i| i.private.clone()),
             listen_port,
             fwmark: self.fwmark(),
-            peers,
+            peers: Vec::new(),
+        }
+    }
+
+    /// The peers of [`get_state`](Self::get_state) one at a time, in order, all from one published version
+    /// of the peer table: for answering a large `get` without building it whole.
+    pub fn for_each_peer_state(
+        &self,
+        now: Duration,
+        wall: SystemTime,
+        mut each: impl FnMut(&UapiPeer),
+    ) {
+        let table = self.peers.load_full();
+        let mut peer_state = UapiPeer::new(Key::zero());
+        for entry in table.iter() {
+            let peer = &entry.peer;
+            peer_state.public_key = Key::from_bytes(*peer.public.as_bytes());
+            peer_state.allowed_ips.clear();
+            peer_state.allowed_ips.extend(
+                entry
+                    .allowed
+                    .iter()
+                    .filter_map(|p| AllowedIp::new(p.addr(), p.len()).ok()),
+            );
+            {
+                let st = peer.lock();
+                peer_state.preshared_key = st.psk.as_ref().map(|k| Key::from_bytes(*k.as_bytes()));
+                peer_state.endpoint = st.endpoint;
+                peer_state.last_handshake = st
+                    .last_handshake()
+                    .and_then(|at| wall.checked_sub(now.saturating_sub(at)));
+                peer_state.persistent_keepalive_interval = st.persistent_keepalive;
+            }
+            peer_state.tx_bytes = peer.tx_bytes.load(Ordering::Relaxed);
+            peer_state.rx_bytes = peer.rx_bytes.load(Ordering::Relaxed);
+            each(&peer_state);
         }
     }
 
@@ -215,16 +217,20 @@ impl Device {
     pub fn counters(&self) -> Counters {
         let table = self.peers.load();
         let peers = table
-            .order
             .iter()
-            .map(|peer| PeerCounters {
-                public_key: peer.label.clone(),
-                rx_bytes: peer.rx_bytes.load(Ordering::Relaxed),
-                tx_bytes: peer.tx_bytes.load(Ordering::Relaxed),
-                staged: peer.lock().staged.len(),
+            .map(|entry| PeerCounters {
+                public_key: entry.peer.public.to_base64(),
+                rx_bytes: entry.peer.rx_bytes.load(Ordering::Relaxed),
+                tx_bytes: entry.peer.tx_bytes.load(Ordering::Relaxed),
+                staged: entry.peer.lock().staged.len(),
             })
             .collect();
         self.counters.snapshot(peers)
+    }
+
+    /// Number of peers.
+    pub fn peer_count(&self) -> usize {
+        self.peers.load().len()
     }
 
     /// Number of registered receiver indices (keypairs and handshakes in flight), for tests and stats.
@@ -234,15 +240,15 @@ impl Device {
 
     /// The receiver indices registered for the peer with this public key (empty if it is not a peer).
     pub fn receiver_indices_of(&self, key: &PublicKey) -> Vec<u32> {
-        match self.peers.load().by_key.get(key) {
-            Some(peer) => self.indices.indices_of(peer.id),
+        match self.peers.load().id_of(key) {
+            Some(id) => self.indices.indices_of(id),
             None => Vec::new(),
         }
     }
 
     /// The current endpoint of the peer with this public key.
     pub fn peer_endpoint(&self, key: &PublicKey) -> Option<SocketAddr> {
-        self.peers.load().by_key.get(key)?.lock().endpoint
+        self.peers.load().peer_by_key(key)?.lock().endpoint
     }
 
     pub(crate) fn request_wake(&self) {

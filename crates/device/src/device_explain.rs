@@ -5,14 +5,15 @@ use std::collections::BTreeSet;
 
 use wgxdp_noise::PublicKey;
 
-use crate::device::{Device, PeerTable};
+use crate::device::Device;
 use crate::explain::{AddressExplanation, PeerExplanation, PeerLabel};
 use crate::peer::{Peer, PeerId};
+use crate::peer_table::PeerTable;
 
 impl Device {
     pub(crate) fn label_of(&self, table: &PeerTable, id: PeerId) -> PeerLabel {
-        PeerLabel(match table.by_id.get(&id) {
-            Some(peer) => peer.label.clone(),
+        PeerLabel(match table.peer(id) {
+            Some(peer) => peer.public.to_base64(),
             // A peer removed between two reads; never shown for a consistent table.
             None => format!("#{id}"),
         })
@@ -40,22 +41,23 @@ impl Device {
         let route_endpoint = route
             .via
             .as_ref()
-            .and_then(|(_, id)| table.by_id.get(id))
+            .and_then(|(_, id)| table.peer(*id))
             .and_then(|peer| peer.lock().endpoint);
         AddressExplanation {
             address: addr,
             route: route.map_peer(|p| self.label_of(&table, p)),
             route_endpoint,
             sources,
-            other_peers: table.order.len().saturating_sub(contenders.len()),
+            other_peers: table.len().saturating_sub(contenders.len()),
         }
     }
 
     /// For one peer: its allowed IPs, which of them other peers' more specific prefixes shadow, and which
-    /// other peers' prefixes it shadows. `None` when the key is not a peer.
+    /// other peers' prefixes it shadows. `None` when the key is not a peer. Costs the peer's own prefixes
+    /// (and what lies directly inside them), not the table.
     pub fn explain_peer(&self, key: &PublicKey) -> Option<PeerExplanation> {
         let table = self.peers.load_full();
-        let peer = table.by_key.get(key)?;
+        let peer = table.peer_by_key(key)?;
         Some(self.explain(&table, peer))
     }
 
@@ -63,9 +65,8 @@ impl Device {
     pub fn explain_all(&self) -> Vec<PeerExplanation> {
         let table = self.peers.load_full();
         table
-            .order
             .iter()
-            .map(|p| self.explain(&table, p))
+            .map(|entry| self.explain(&table, &entry.peer))
             .collect()
     }
 
@@ -76,17 +77,15 @@ impl Device {
             .into_iter()
             .map(|s| s.map_peer(|p| self.label_of(table, p)))
             .collect();
-        let shadows_others = table
-            .order
-            .iter()
-            .filter(|other| other.id != peer.id)
-            .flat_map(|other| self.routes.shadowed(other.id))
-            .filter(|s| s.by.iter().any(|&(_, owner)| owner == peer.id))
+        let shadows_others = self
+            .routes
+            .shadowed_by(peer.id)
+            .into_iter()
             .map(|s| s.map_peer(|p| self.label_of(table, p)))
             .collect();
         let allowed_ips: BTreeSet<_> = self.routes.prefixes_of(peer.id).into_iter().collect();
         PeerExplanation {
-            peer: PeerLabel(peer.label.clone()),
+            peer: PeerLabel(peer.public.to_base64()),
             endpoint: peer.lock().endpoint,
             allowed_ips: allowed_ips.into_iter().collect(),
             shadowed,

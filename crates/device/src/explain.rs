@@ -89,7 +89,7 @@ pub struct PeerExplanation {
     pub allowed_ips: Vec<Prefix>,
     /// Its prefixes that other peers' more specific prefixes shadow.
     pub shadowed: Vec<Shadow<PeerLabel>>,
-    /// Other peers' prefixes that this peer's more specific prefixes shadow.
+    /// Other peers' prefixes that this peer's more specific prefixes shadow (each listing only this peer's parts).
     pub shadows_others: Vec<Shadow<PeerLabel>>,
 }
 

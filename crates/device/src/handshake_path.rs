@@ -183,8 +183,7 @@ impl Device {
         let peer = self
             .peers
             .load()
-            .by_key
-            .get(&init.initiator_static)
+            .peer_by_key(&init.initiator_static)
             .cloned()
             .ok_or(DropReason::UnknownPeer)?;
         LiveCounters::add(&self.counters.initiations_received, 1);

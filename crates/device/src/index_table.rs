@@ -1,8 +1,10 @@
 //! Receiver-index table: local index -> (peer, keypair or in-flight handshake).
 //!
-//! Read lock-free by every worker (one `ArcSwap` load per receive batch); rebuilt copy-on-write under a mutex on
-//! handshake events, which are rare compared with packets. A table with many thousands of entries costs a
-//! clone per handshake; acceptable at this stage.
+//! Read lock-free by every worker (one `ArcSwap` load per receive batch); changed copy-on-write under a mutex
+//! on handshake events, which are rare compared with packets. The map is split into [`SHARDS`] shards by the
+//! index's low bits (indices are random, so the shards stay even): a change copies the shard pointers and the
+//! one or two shards it touches, so a handshake on a gateway with 100 000 peers (and three keypairs each)
+//! copies about a thousand entries, not a third of a million.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,7 +24,67 @@ pub(crate) struct IndexEntry {
     pub keypair: Option<Arc<Keypair>>,
 }
 
-pub(crate) type IndexMap = HashMap<u32, IndexEntry>;
+/// Shards of the index map.
+const SHARDS: usize = 256;
+
+type Shard = HashMap<u32, IndexEntry>;
+
+/// One version of the index map.
+#[derive(Clone)]
+pub(crate) struct IndexMap {
+    shards: Vec<Arc<Shard>>,
+}
+
+impl Default for IndexMap {
+    fn default() -> Self {
+        // Every shard starts as the same empty map; the first write to one gives it its own.
+        let empty = Arc::new(Shard::new());
+        Self {
+            shards: vec![empty; SHARDS],
+        }
+    }
+}
+
+impl IndexMap {
+    /// What `index` answers to.
+    pub fn get(&self, index: &u32) -> Option<&IndexEntry> {
+        self.shards.get(*index as usize % SHARDS)?.get(index)
+    }
+
+    /// Number of registered indices.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.len()).sum()
+    }
+
+    fn shard_mut(&mut self, index: u32) -> Option<&mut Shard> {
+        self.shards
+            .get_mut(index as usize % SHARDS)
+            .map(Arc::make_mut)
+    }
+
+    fn contains(&self, index: u32) -> bool {
+        self.get(&index).is_some()
+    }
+
+    fn insert(&mut self, index: u32, entry: IndexEntry) {
+        if let Some(shard) = self.shard_mut(index) {
+            shard.insert(index, entry);
+        }
+    }
+
+    fn remove(&mut self, index: u32) {
+        // Only copy a shard that actually holds the index.
+        if self.contains(index) {
+            if let Some(shard) = self.shard_mut(index) {
+                shard.remove(&index);
+            }
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&u32, &IndexEntry)> {
+        self.shards.iter().flat_map(|s| s.iter())
+    }
+}
 
 #[derive(Default)]
 pub(crate) struct IndexTable {
@@ -50,6 +112,7 @@ impl IndexTable {
         self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Runs `f` on a copy (sharing every shard `f` does not touch) and publishes it.
     fn edit<R>(&self, f: impl FnOnce(&mut IndexMap) -> R) -> R {
         let _guard = self.lock();
         let mut map = IndexMap::clone(&self.map.load());
@@ -63,11 +126,14 @@ impl IndexTable {
     pub fn reserve(&self, peer: &Arc<Peer>, rng: &mut impl RngCore) -> u32 {
         self.edit(|map| loop {
             let candidate = rng.next_u32();
-            if let std::collections::hash_map::Entry::Vacant(slot) = map.entry(candidate) {
-                slot.insert(IndexEntry {
-                    peer: Arc::clone(peer),
-                    keypair: None,
-                });
+            if !map.contains(candidate) {
+                map.insert(
+                    candidate,
+                    IndexEntry {
+                        peer: Arc::clone(peer),
+                        keypair: None,
+                    },
+                );
                 break candidate;
             }
         })
@@ -79,7 +145,7 @@ impl IndexTable {
             return;
         }
         self.edit(|map| {
-            for index in indices {
+            for &index in indices {
                 map.remove(index);
             }
         });
@@ -92,7 +158,7 @@ impl IndexTable {
             return;
         }
         self.edit(|map| {
-            for index in &update.retired {
+            for &index in &update.retired {
                 map.remove(index);
             }
             if let Some(keypair) = &update.installed {
@@ -107,12 +173,7 @@ impl IndexTable {
         });
     }
 
-    /// Keep only the entries whose peer id passes `keep` (one rebuild for a batch of removed peers).
-    pub fn retain(&self, keep: impl Fn(u32) -> bool) {
-        self.edit(|map| map.retain(|_, e| keep(e.peer.id)));
-    }
-
-    /// Every index registered for `peer_id` (for removal and tests).
+    /// Every index registered for `peer_id` (a scan, for tests).
     pub fn indices_of(&self, peer_id: u32) -> Vec<u32> {
         self.map
             .load()

@@ -28,13 +28,16 @@ mod index_table;
 mod mtu;
 mod outbox;
 mod peer;
+mod peer_table;
 mod ratelimit;
 mod rx_batch;
 mod send;
 mod timer_path;
+mod timer_queue;
 mod tx_batch;
 mod verdict;
 
+pub use apply::{Parallel, Serial, Task};
 pub use apply_error::{ApplyError, ApplyErrorKind, ApplyOutcome, ENOSPC};
 pub use config::DeviceConfig;
 pub use counters::{Counters, PeerCounters};

@@ -1,6 +1,11 @@
 //! One peer of the device: its identity, the per-peer lock and the lock-free pieces the data path reads.
+//!
+//! The lock is taken through [`Peer::lock`], whose guard, when released, tells the device's timer queue about
+//! the peer's (possibly changed) next deadline and staged packets: a cheap comparison under the lock already
+//! held, so no code path that changes a tunnel can forget to reschedule it (see `timer_queue`).
 
 use core::net::SocketAddr;
+use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicU64, Ordering};
 use core::time::Duration;
 use std::collections::VecDeque;
@@ -11,6 +16,7 @@ use wgxdp_noise::constants::REKEY_TIMEOUT_JITTER_MAX;
 use wgxdp_noise::{Keypair, PresharedKey, PublicKey, Tunnel};
 
 use crate::destination::{Destination, LocalAddr};
+use crate::timer_queue::{TimerQueue, TimerSlot};
 
 /// Stable slot id of a peer: the value stored in the allowed-IPs table. Ids are never reused while the device
 /// lives, so a stale id seen by a worker can only miss, never name a different peer.
@@ -20,13 +26,13 @@ pub type PeerId = u32;
 pub(crate) struct Peer {
     pub id: PeerId,
     pub public: PublicKey,
-    /// Base64 public key, computed once for explanations and stats.
-    pub label: String,
     /// Cache of the tunnel's current keypair so workers seal without taking the lock. Kept equal to
     /// `tunnel.current_keypair()` by every code path that changes keypairs (see `Device::follow_update`).
     pub sending: ArcSwapOption<Keypair>,
     pub rx_bytes: AtomicU64,
     pub tx_bytes: AtomicU64,
+    /// The device's timer queue, told about every change when the lock is released.
+    timers: Arc<TimerQueue>,
     state: Mutex<PeerState>,
 }
 
@@ -46,20 +52,56 @@ pub(crate) struct PeerState {
     pub staged: VecDeque<Vec<u8>>,
     /// Last completed handshake (monotonic), kept across tunnel rebuilds.
     pub last_handshake: Option<Duration>,
+    /// Where the peer stands in the timer queue.
+    pub timer: TimerSlot,
     /// Xorshift state for timer jitter on the data path, which has no RNG argument. Jitter only spreads
     /// timers apart; it need not be unpredictable.
     jitter_state: u64,
 }
 
+/// The peer's lock, held. Derefs to the state; on release it reschedules the peer if its next deadline moved
+/// earlier than scheduled and lists it if it holds staged packets.
+pub(crate) struct PeerGuard<'a> {
+    peer: &'a Peer,
+    state: MutexGuard<'a, PeerState>,
+}
+
+impl Deref for PeerGuard<'_> {
+    type Target = PeerState;
+
+    fn deref(&self) -> &PeerState {
+        &self.state
+    }
+}
+
+impl DerefMut for PeerGuard<'_> {
+    fn deref_mut(&mut self) -> &mut PeerState {
+        &mut self.state
+    }
+}
+
+impl Drop for PeerGuard<'_> {
+    fn drop(&mut self) {
+        // Still under the lock: the state cannot change between this check and the release.
+        self.peer.timers.after_change(self.peer.id, &mut self.state);
+    }
+}
+
 impl Peer {
-    pub fn new(id: PeerId, public: PublicKey, tunnel: Option<Tunnel>, jitter_seed: u64) -> Self {
+    pub fn new(
+        id: PeerId,
+        public: PublicKey,
+        tunnel: Option<Tunnel>,
+        jitter_seed: u64,
+        timers: Arc<TimerQueue>,
+    ) -> Self {
         Self {
             id,
             public,
-            label: public.to_base64(),
             sending: ArcSwapOption::empty(),
             rx_bytes: AtomicU64::new(0),
             tx_bytes: AtomicU64::new(0),
+            timers,
             state: Mutex::new(PeerState {
                 tunnel,
                 removed: false,
@@ -69,6 +111,7 @@ impl Peer {
                 persistent_keepalive: 0,
                 staged: VecDeque::new(),
                 last_handshake: None,
+                timer: TimerSlot::default(),
                 // Xorshift must not start at zero.
                 jitter_state: jitter_seed | 1,
             }),
@@ -76,9 +119,13 @@ impl Peer {
     }
 
     /// The peer's lock. A poisoned lock (a panic elsewhere while holding it) still holds consistent enough
-    /// state for counters and teardown, so it is recovered rather than propagated.
-    pub fn lock(&self) -> MutexGuard<'_, PeerState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// state for counters and teardown, so it is recovered rather than propagated. Releasing the guard keeps
+    /// the timer queue up to date (see [`PeerGuard`]).
+    pub fn lock(&self) -> PeerGuard<'_> {
+        PeerGuard {
+            peer: self,
+            state: self.state.lock().unwrap_or_else(|e| e.into_inner()),
+        }
     }
 
     pub fn add_rx(&self, n: usize) {

@@ -19,6 +19,9 @@ use crate::peer::{Peer, PeerState};
 impl Device {
     /// Run every timer due at `now`: initiations (with a TAI64N timestamp from `wall`), retries, keepalives,
     /// flushing staged packets, giving up and zeroing keys. Datagrams to send are pushed into `out`.
+    ///
+    /// Costs the peers that are due (and, after a session became usable while packets were staged, the peers
+    /// holding staged packets), not every peer: see `timer_queue`.
     pub fn tick(
         &self,
         now: Duration,
@@ -27,23 +30,55 @@ impl Device {
         out: &mut Outbox,
     ) {
         let flush = self.flush_pending.swap(false, Ordering::AcqRel);
-        let identity = self.identity.load_full();
-        let table = self.peers.load_full();
-        for peer in &table.order {
-            let mut st = peer.lock();
-            if st.removed {
-                continue;
-            }
-            let due = st
-                .tunnel
-                .as_ref()
-                .and_then(Tunnel::next_deadline)
-                .is_some_and(|deadline| deadline <= now);
-            if due {
-                self.run_timers(peer, &mut st, identity.as_deref(), now, wall, rng, out);
-            }
-            if (flush || due) && !st.staged.is_empty() {
-                self.flush_staged(peer, &mut st, now, out, false);
+        let due = self.timers.take_due(now);
+        let staged = if flush {
+            self.timers.take_staged()
+        } else {
+            Vec::new()
+        };
+        if !due.is_empty() || !staged.is_empty() {
+            let identity = self.identity.load_full();
+            let table = self.peers.load_full();
+            // Both lists are sorted by peer id: walk them together so each peer is locked once.
+            let mut due = due.into_iter().peekable();
+            let mut staged = staged.into_iter().peekable();
+            loop {
+                let next = match (due.peek(), staged.peek()) {
+                    (Some(&(d, _)), Some(&s)) => d.min(s),
+                    (Some(&(d, _)), None) => d,
+                    (None, Some(&s)) => s,
+                    (None, None) => break,
+                };
+                let mut taken = Vec::new();
+                while let Some((_, at)) = due.next_if(|&(id, _)| id == next) {
+                    taken.push(at);
+                }
+                let listed = staged.next_if_eq(&next).is_some();
+                let Some(peer) = table.peer(next) else {
+                    continue;
+                };
+                let mut st = peer.lock();
+                for at in taken {
+                    st.timer.taken(at);
+                }
+                if listed {
+                    st.timer.unlisted();
+                }
+                if st.removed {
+                    continue;
+                }
+                let timers_due = st
+                    .tunnel
+                    .as_ref()
+                    .and_then(Tunnel::next_deadline)
+                    .is_some_and(|deadline| deadline <= now);
+                if timers_due {
+                    self.run_timers(peer, &mut st, identity.as_deref(), now, wall, rng, out);
+                }
+                if (flush || timers_due) && !st.staged.is_empty() {
+                    self.flush_staged(peer, &mut st, now, out, false);
+                }
+                // Releasing the lock schedules the peer at its new deadline.
             }
         }
         self.ratelimiter
@@ -52,17 +87,19 @@ impl Device {
             .collect_if_due(now);
     }
 
-    /// The earliest time [`tick`](Self::tick) has something to do; `None` when nothing is pending.
+    /// The earliest time [`tick`](Self::tick) has something to do; `None` when nothing is pending. May be
+    /// earlier than needed (a peer's deadline moved later since it was scheduled): a tick then finds nothing
+    /// due for it and schedules it again. Costs one look at the timer queue.
     pub fn next_deadline(&self) -> Option<Duration> {
         if self.flush_pending.load(Ordering::Acquire) {
             return Some(Duration::ZERO);
         }
-        let table = self.peers.load();
-        table
-            .order
-            .iter()
-            .filter_map(|peer| peer.lock().tunnel.as_ref().and_then(Tunnel::next_deadline))
-            .min()
+        self.timers.earliest()
+    }
+
+    /// Entries in the timer queue (for tests and statistics): about one per peer with a pending timer.
+    pub fn timer_queue_len(&self) -> usize {
+        self.timers.len()
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -47,6 +47,8 @@ pub use key::{Key, KeyError, KeyUpdate, KEY_BASE64_LEN, KEY_HEX_LEN, KEY_LEN};
 pub use prefix::{AllowedIp, AllowedIpChange, PrefixError};
 pub use reader::{parse_request, Limits, RequestReader};
 pub use request::{PeerChange, Request, SetRequest};
-pub use response::{write_errno, write_get_response, write_set_errno};
+pub use response::{
+    write_errno, write_get_interface, write_get_peer, write_get_response, write_set_errno,
+};
 pub use set_writer::write_set_request;
 pub use state::{DeviceState, PeerState};

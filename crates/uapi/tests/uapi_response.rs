@@ -336,3 +336,18 @@ fn set_requests_round_trip_through_text() {
         );
     }
 }
+
+#[test]
+fn a_get_answer_written_in_pieces_is_the_whole_answer() {
+    let state = known_state();
+    let mut whole = String::new();
+    write_get_response(&state, &mut whole);
+    let mut pieces = String::new();
+    wgxdp_uapi::write_get_interface(&state, &mut pieces);
+    for peer in &state.peers {
+        wgxdp_uapi::write_get_peer(peer, &mut pieces);
+    }
+    write_errno(0, &mut pieces);
+    assert_eq!(pieces, whole);
+    assert!(state.peers.len() >= 2, "the sample has several peers");
+}

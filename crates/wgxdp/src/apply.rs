@@ -5,6 +5,9 @@ use crate::shared::Shared;
 use crate::{log_info, log_warn};
 use rand::rngs::OsRng;
 use std::fmt;
+use std::num::NonZeroUsize;
+use std::sync::Mutex;
+use wgxdp_device::{Parallel, Task};
 use wgxdp_uapi::SetRequest;
 
 /// EADDRINUSE, answered when the new listen port is taken (as wireguard-go does).
@@ -48,7 +51,7 @@ pub fn apply_set(shared: &Shared, request: &SetRequest) -> Result<usize, SetFail
     let now = shared.clock.now();
     let outcome = shared
         .device
-        .apply_set(request, now, &mut OsRng)
+        .apply_set_parallel(request, now, &mut OsRng, &Cores)
         .map_err(|e| SetFailure {
             errno: e.errno(),
             message: e.to_string(),
@@ -71,4 +74,42 @@ pub fn apply_set(shared: &Shared, request: &SetRequest) -> Result<usize, SetFail
     // Persistent keepalives and new endpoints may want packets sent now.
     shared.handshakes.wake_timers();
     Ok(outcome.warnings.len())
+}
+
+/// Lends a large `set` every core for creating its peers: one scoped thread per task beyond the first, which
+/// runs on the calling thread. A thread that cannot be spawned runs its task inline instead.
+struct Cores;
+
+impl Parallel for Cores {
+    fn width(&self) -> usize {
+        std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+    }
+
+    fn run<'a>(&self, tasks: Vec<Task<'a>>) {
+        // Each task in a slot, so that one whose thread cannot be spawned is still there to run inline.
+        let slots: Vec<Mutex<Option<Task<'a>>>> =
+            tasks.into_iter().map(|t| Mutex::new(Some(t))).collect();
+        let Some((first, rest)) = slots.split_first() else {
+            return;
+        };
+        std::thread::scope(|scope| {
+            for slot in rest {
+                let spawned = std::thread::Builder::new()
+                    .name("wgxdp-apply".into())
+                    .spawn_scoped(scope, move || run_slot(slot));
+                if spawned.is_err() {
+                    run_slot(slot);
+                }
+            }
+            run_slot(first);
+        });
+    }
+}
+
+/// Runs the task in `slot`, if it is still there.
+fn run_slot(slot: &Mutex<Option<Task<'_>>>) {
+    let task = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(task) = task {
+        task();
+    }
 }

@@ -10,14 +10,28 @@ use crate::{log_debug, log_info};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::time::SystemTime;
-use wgxdp_uapi::{write_errno, write_get_response, write_set_errno, Request, RequestReader};
-use zeroize::Zeroizing;
+use wgxdp_uapi::{
+    write_errno, write_get_interface, write_get_peer, write_set_errno, Limits, Request,
+    RequestReader,
+};
+use zeroize::{Zeroize, Zeroizing};
+
+/// Largest `set` accepted: room for 2^20 peers as `wg setconf` writes them (key, endpoint, one allowed IP:
+/// about 150 bytes each), the kernel's own peer limit. The socket is root's only (mode 0600 in a 0700
+/// directory) and connections are bounded by the server, so this bounds mistakes rather than attackers.
+const MAX_REQUEST_LEN: usize = 192 << 20;
+
+/// Bytes read from the socket at a time: a large `set` arrives in few reads.
+const READ_CHUNK: usize = 64 << 10;
 
 /// Handles one UAPI connection until the client closes it, stalls, or sends a fatal error.
 pub fn handle_connection(shared: &Shared, mut stream: UnixStream) {
-    let mut reader = RequestReader::default();
+    let mut reader = RequestReader::new(Limits {
+        max_request_len: MAX_REQUEST_LEN,
+        ..Limits::default()
+    });
     // Reads may carry private keys: wiped on drop.
-    let mut buf = Zeroizing::new([0u8; 4096]);
+    let mut buf = Zeroizing::new(vec![0u8; READ_CHUNK]);
     loop {
         let n = match stream.read(&mut buf[..]) {
             Ok(0) => break,
@@ -27,8 +41,7 @@ pub fn handle_connection(shared: &Shared, mut stream: UnixStream) {
         };
         reader.feed(buf.get(..n).unwrap_or_default());
         while let Some(item) = reader.next_request() {
-            let answer = answer(shared, item);
-            if stream.write_all(answer.as_bytes()).is_err() {
+            if answer(shared, item, &mut stream).is_err() {
                 return;
             }
         }
@@ -44,16 +57,15 @@ pub fn handle_connection(shared: &Shared, mut stream: UnixStream) {
     }
 }
 
-/// The text answering one request (or parse error).
-fn answer(shared: &Shared, item: Result<Request, wgxdp_uapi::UapiError>) -> Zeroizing<String> {
+/// Answers one request (or parse error) on `stream`.
+fn answer(
+    shared: &Shared,
+    item: Result<Request, wgxdp_uapi::UapiError>,
+    stream: &mut UnixStream,
+) -> std::io::Result<()> {
     let mut out = Zeroizing::new(String::new());
     match item {
-        Ok(Request::Get) => {
-            let state = shared
-                .device
-                .get_state(shared.clock.now(), SystemTime::now());
-            write_get_response(&state, &mut out);
-        }
+        Ok(Request::Get) => return stream_get(shared, stream),
         Ok(Request::Set(request)) => match apply_set(shared, &request) {
             Ok(_) => {
                 log_debug!("{}: UAPI set applied", shared.interface);
@@ -75,5 +87,33 @@ fn answer(shared: &Shared, item: Result<Request, wgxdp_uapi::UapiError>) -> Zero
             write_set_errno(e.errno(), &mut out);
         }
     }
-    out
+    stream.write_all(out.as_bytes())
+}
+
+/// Bytes of a `get` answer gathered before they are written to the socket.
+const GET_CHUNK: usize = 256 << 10;
+
+/// Writes the `get` answer in chunks as the peers are read from the last published state: a device with
+/// 100 000 peers neither builds its whole answer (tens of MB) nor waits for an apply in progress. The text
+/// holds keys: every chunk is wiped once written. After a write error the rest is not written.
+fn stream_get(shared: &Shared, stream: &mut UnixStream) -> std::io::Result<()> {
+    let mut out = Zeroizing::new(String::with_capacity(GET_CHUNK + 4096));
+    write_get_interface(&shared.device.interface_state(), &mut out);
+    let mut result = Ok(());
+    let now = shared.clock.now();
+    shared
+        .device
+        .for_each_peer_state(now, SystemTime::now(), |peer| {
+            if result.is_err() {
+                return;
+            }
+            write_get_peer(peer, &mut out);
+            if out.len() >= GET_CHUNK {
+                result = stream.write_all(out.as_bytes());
+                out.zeroize();
+            }
+        });
+    result?;
+    write_errno(0, &mut out);
+    stream.write_all(out.as_bytes())
 }
