@@ -65,7 +65,14 @@ fn main() -> ExitCode {
             if cli.foreground
                 || std::env::var_os("WG_PROCESS_FOREGROUND").is_some_and(|v| v == "1") =>
         {
-            let mut args = UpArgs::for_interface(interface);
+            // The drop-in form's settings come from the environment (WGXDP_IO, WGXDP_LINK, ...).
+            let mut args = match UpArgs::from_env(&interface) {
+                Ok(args) => args,
+                Err(e) => {
+                    eprintln!("wgxdp: {interface}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             args.log_file = log_file;
             up(&args)
         }
