@@ -212,7 +212,9 @@ impl UpArgs {
         }
     }
 
-    /// Defaults for an interface name, as the drop-in form uses.
+    /// Defaults for an interface name: what the drop-in form has without any `WGXDP_*` setting (tests build
+    /// their arguments from it).
+    #[cfg(test)]
     pub fn for_interface(interface: String) -> Self {
         Self {
             interface,
