@@ -1,5 +1,7 @@
 //! Project automation, so that every workflow is one command that works the same for a developer and for CI.
 //!
+//! `cargo xtask install` — the Debian packages and rustup components the rest needs, each only if missing
+//!                       (xtask/src/install.rs); `test`, `demo`, `bench` and `deb` run it first.
 //! `cargo xtask test`  — formatting, clippy with warnings as errors (benches included), every test of the
 //!                       workspace, a few seconds of every fuzz target, then the netns interop suite (tests/netns/,
 //!                       needs root: skipped loudly otherwise).
@@ -13,17 +15,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod fuzz;
+mod install;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test(),
-        Some("demo") => demo(),
-        Some("bench") => bench(&args[1..]),
+        Some("install") => install::install(),
+        Some("test") => install::install().and_then(|()| test()),
+        Some("demo") => install::install().and_then(|()| demo()),
+        Some("bench") => install::install().and_then(|()| bench(&args[1..])),
         Some("fuzz") => fuzz::Options::parse(&args[1..]).and_then(|options| fuzz::fuzz(&options)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|bench [--gateway|--flood] [bench/run.sh, bench/gateway/run.sh or bench/flood/run.sh options]|fuzz [--ci | --seconds N] [--write-seeds] [TARGET...]>"
+                "usage: cargo xtask <install|test|demo|bench [--gateway|--flood] [bench/run.sh, bench/gateway/run.sh or bench/flood/run.sh options]|fuzz [--ci | --seconds N] [--write-seeds] [TARGET...]>"
             );
             return ExitCode::from(2);
         }
@@ -121,7 +125,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Namespaces, veth pairs and TUN devices need root; `id -u` avoids any unsafe libc call.
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
