@@ -112,7 +112,10 @@ fn apt_get(args: &[&str]) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("install: apt-get {} failed ({status})", args.join(" ")))
+        Err(format!(
+            "install: apt-get {} failed ({status})",
+            args.join(" ")
+        ))
     }
 }
 
@@ -146,7 +149,10 @@ fn install_components() -> Result<(), String> {
         );
         return Ok(());
     }
-    eprintln!("xtask: == install: rustup component add {}", missing.join(" "));
+    eprintln!(
+        "xtask: == install: rustup component add {}",
+        missing.join(" ")
+    );
     let status = Command::new("rustup")
         .args(["component", "add"])
         .args(&missing)

@@ -63,6 +63,17 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Internal: write the man pages and shell completions, generated from these definitions (packaging).
+    #[command(hide = true)]
+    GenerateDocs(DocsArgs),
+}
+
+/// Internal: what `wgxdp generate-docs` writes.
+#[derive(Clone, Debug, Args)]
+pub struct DocsArgs {
+    /// Directory for the man pages (`man1/wgxdp.1`, `man1/wgxdp-up.1`, ...) and completions
+    /// (`completions/wgxdp.bash`, `completions/_wgxdp`, `completions/wgxdp.fish`).
+    pub dir: PathBuf,
 }
 
 /// Which packet I/O path to use.

@@ -16,6 +16,7 @@ mod cli;
 mod conn_limit;
 mod control;
 mod daemon;
+mod docs;
 mod fault;
 mod handshake_queue;
 mod handshake_rx;
@@ -60,6 +61,13 @@ fn main() -> ExitCode {
         (Some(Command::Stats { interface, json }), _) => {
             ask(&interface, &ControlRequest::Stats { json })
         }
+        (Some(Command::GenerateDocs(docs)), _) => match docs::generate(&docs.dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("wgxdp: {e}");
+                ExitCode::FAILURE
+            }
+        },
         // WG_PROCESS_FOREGROUND=1 is wireguard-go's environment switch for the same thing.
         (None, Some(interface))
             if cli.foreground
