@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The cargo-deb release the package is built with (`--locked`: its own lock file).
-const CARGO_DEB_VERSION: &str = "3";
+const CARGO_DEB_VERSION: &str = "3.8.0";
 
 pub fn deb() -> Result<(), String> {
     let cargo_deb = ensure_cargo_deb()?;
@@ -42,7 +42,8 @@ pub fn deb() -> Result<(), String> {
     run(
         "deb: cargo-deb",
         Command::new(&cargo_deb)
-            .args(["deb", "-p", "wgxdp", "--no-build", "--output"])
+            // --strip: the release profile keeps line tables for perf; the package does not need them.
+            .args(["deb", "-p", "wgxdp", "--no-build", "--strip", "--output"])
             .arg(&out_dir)
             .current_dir(repo_root()),
     )?;
