@@ -8,8 +8,9 @@
 # (no process, no UAPI socket, no XDP program left).
 #
 # test_wgquick_deb does the same with the Debian package (`cargo xtask deb`) installed: apt-get install of
-# target/debian/wgxdp_*.deb, /usr/bin/wgxdp as the implementation, dpkg -r at the end. It is skipped when no
-# package is built, or when wgxdp is already installed on this machine (the test leaves the machine as found).
+# target/debian/wgxdp_*.deb, /usr/bin/wgxdp as the implementation. It is skipped when no
+# package is built, or when wgxdp is already installed on this machine; it purges the package (dpkg -P: its
+# postrm would keep a dpkg record after -r), so the machine is left as found.
 #
 # The configs have no DNS= line: with one, wg-quick would rewrite the host's /etc/resolv.conf.
 
@@ -143,8 +144,9 @@ wgquick_deb_exit() {
     local status=$?
     (exit "$status")
     wgt_cleanup
-    if dpkg-query -W -f='${Status}' wgxdp 2>/dev/null | grep -q "install ok installed"; then
-        dpkg -r wgxdp >&2 || echo "could not remove the wgxdp package: dpkg -r wgxdp by hand" >&2
+    # Any state (installed, half-installed, config-files): purged.
+    if dpkg-query -W wgxdp >/dev/null 2>&1; then
+        dpkg -P wgxdp >&2 || echo "could not remove the wgxdp package: dpkg -P wgxdp by hand" >&2
     fi
     exit "$status"
 }
@@ -155,7 +157,7 @@ test_wgquick_deb() {
     local deb
     deb="$(wgquick_deb_file)"
     [[ -n "$deb" && -f "$deb" ]] || skip "no package built (cargo xtask deb makes target/debian/wgxdp_*.deb)"
-    if dpkg-query -W -f='${Status}' wgxdp 2>/dev/null | grep -q "install ok installed" || [[ -e /usr/bin/wgxdp ]]; then
+    if dpkg-query -W wgxdp >/dev/null 2>&1 || [[ -e /usr/bin/wgxdp ]]; then
         skip "wgxdp is already installed on this machine: the test installs and removes it only where it was not"
     fi
     log "apt-get install $deb"
@@ -170,7 +172,8 @@ test_wgquick_deb() {
     assert_contains "the package's files" "$listed" "/lib/systemd/system/wgxdp@.service"
     assert_contains "the package's files" "$listed" "/usr/share/man/man1/wgxdp.1.gz"
     wgquick_roundtrip /usr/bin/wgxdp
-    dpkg -r wgxdp >"$WGT_LOGDIR/dpkg-r.log" 2>&1 || fail "dpkg -r wgxdp failed: $(cat "$WGT_LOGDIR/dpkg-r.log")"
-    [[ ! -e /usr/bin/wgxdp ]] || fail "dpkg -r wgxdp left /usr/bin/wgxdp"
+    dpkg -P wgxdp >"$WGT_LOGDIR/dpkg-purge.log" 2>&1 || fail "dpkg -P wgxdp failed: $(cat "$WGT_LOGDIR/dpkg-purge.log")"
+    [[ ! -e /usr/bin/wgxdp ]] || fail "dpkg -P wgxdp left /usr/bin/wgxdp"
+    dpkg-query -W wgxdp >/dev/null 2>&1 && fail "dpkg -P wgxdp left a package record: $(dpkg -l wgxdp | tail -n 1)"
     log "package removed"
 }
