@@ -49,7 +49,7 @@ xdp_frames() {
 
 # gbits JSON: the receiver's rate of an iperf3 JSON result, in Gbit/s with two decimals.
 gbits() {
-    jq -r '.end.sum_received.bits_per_second / 1e9 | . * 100 | round / 100' <<<"$1"
+    printf '%.2f' "$(jq -r '.end.sum_received.bits_per_second / 1e9' <<<"$1")"
 }
 
 rows=()
@@ -73,7 +73,7 @@ pair() {
     write_conf "$WGT_LOGDIR/$pif.conf" "$ppriv" 51821
     add_conf_peer "$WGT_LOGDIR/$pif.conf" "$gpub" "100.64.0.1/32, fd00:64::1/128"
 
-    section "[$tag] gateway: wgxdp $WGT_DUT_ARGS as $gif in $gw [100.64.0.1, fd00:64::1]  <->  peer: $peer as $pif in $pe [100.64.0.2, fd00:64::2]; underlay veth ul1 198.18.1.0/24"
+    section "[$tag] gateway: wgxdp ${WGT_DUT_ARGS//\{underlay\}/ul1} as $gif in $gw [100.64.0.1, fd00:64::1]  <->  peer: $peer as $pif in $pe [100.64.0.2, fd00:64::2]; underlay veth ul1 198.18.1.0/24"
     start_impl wgxdp "$gw" "$gif" "$WGT_LOGDIR/$gif.conf"
     start_impl "$peer" "$pe" "$pif" "$WGT_LOGDIR/$pif.conf"
     tun_addrs "$gw" "$gif" 100.64.0.1/24 fd00:64::1/64
@@ -113,7 +113,7 @@ pair() {
             fail "[$tag] bypass: the gateway's kernel UDP socket received $din datagrams during the transfers (expected <= $bypass_max_kernel_datagrams)"
         ((drx >= 10000 && dtx >= 10000)) ||
             fail "[$tag] bypass: the AF_XDP sockets carried too little (xdp_rx_frames +$drx, xdp_tx_frames +$dtx; expected >= 10000 each)"
-        echo "bypass: the transport data took the AF_XDP path; the kernel's UDP stack saw only the handshakes"
+        echo "bypass: the transport data took the AF_XDP path; the kernel's UDP stack saw $din datagrams of it (at most the handshakes)"
         assert_xdp_carried "$gw" "$gif"
     fi
     rows+=("$(printf '%-4s %-7s %-13s %8s %8s %10s %10s %12s %12s' "$tag" "$mode" "$peer" "$up" "$down" \
