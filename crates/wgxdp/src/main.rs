@@ -16,6 +16,7 @@ mod cli;
 mod conn_limit;
 mod control;
 mod daemon;
+mod docs;
 mod fault;
 mod handshake_queue;
 mod handshake_rx;
@@ -60,12 +61,26 @@ fn main() -> ExitCode {
         (Some(Command::Stats { interface, json }), _) => {
             ask(&interface, &ControlRequest::Stats { json })
         }
+        (Some(Command::GenerateDocs(docs)), _) => match docs::generate(&docs.dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("wgxdp: {e}");
+                ExitCode::FAILURE
+            }
+        },
         // WG_PROCESS_FOREGROUND=1 is wireguard-go's environment switch for the same thing.
         (None, Some(interface))
             if cli.foreground
                 || std::env::var_os("WG_PROCESS_FOREGROUND").is_some_and(|v| v == "1") =>
         {
-            let mut args = UpArgs::for_interface(interface);
+            // The drop-in form's settings come from the environment (WGXDP_IO, WGXDP_LINK, ...).
+            let mut args = match UpArgs::from_env(&interface) {
+                Ok(args) => args,
+                Err(e) => {
+                    eprintln!("wgxdp: {interface}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             args.log_file = log_file;
             up(&args)
         }
