@@ -93,11 +93,13 @@ impl XdpError {
         }
     }
 
-    pub(crate) fn socket(op: &'static str, errno: &xdpilone::Errno) -> Self {
-        // xdpilone reports some of its own checks as negative errno values.
+    /// The failed socket call `op`, with the errno it just left.
+    pub(crate) fn last_socket_error(op: &'static str) -> Self {
         Self::Socket {
             op,
-            errno: errno.get_raw().abs(),
+            errno: io::Error::last_os_error()
+                .raw_os_error()
+                .unwrap_or(libc::EIO),
         }
     }
 }

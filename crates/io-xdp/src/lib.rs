@@ -5,9 +5,13 @@
 //! ioctls of `tun_netns.rs`) and follows interfaces and their addresses over rtnetlink (`link_monitor.rs`; the
 //! steering program's map of the link's own addresses follows them: `local_addresses.rs`).
 //!
+//! The AF_XDP rings are the crate's own: one generic single-producer/single-consumer ring (`xsk_ring.rs`) over
+//! each ring's mapping (`xsk_mmap.rs`), set up by the socket calls of `xsk_setup.rs`.
+//!
 //! This is the only crate of the workspace allowed to contain `unsafe` code. It is confined to the UMEM mapping
-//! (`umem.rs`), one `poll()` call (`xsk_socket.rs`) and the two TUN ioctls (`tun_netns.rs`); every block carries a `// SAFETY:` comment (enforced by
-//! clippy's `undocumented_unsafe_blocks`).
+//! (`umem.rs`), the rings and their mappings (`xsk_ring.rs`, `xsk_mmap.rs`), the socket's system calls
+//! (`xsk_setup.rs`, one `poll()` in `xsk_socket.rs`) and the two TUN ioctls (`tun_netns.rs`); every block carries
+//! a `// SAFETY:` comment (enforced by clippy's `undocumented_unsafe_blocks`).
 //!
 //! Typical use, per RX queue `q` of the interface, in one worker thread each:
 //!
@@ -43,6 +47,9 @@ pub mod tun_netns;
 pub mod umem;
 pub mod xdp_occupant;
 pub mod xsk_counters;
+mod xsk_mmap;
+mod xsk_ring;
+mod xsk_setup;
 pub mod xsk_socket;
 
 pub use error::{Result, XdpError};

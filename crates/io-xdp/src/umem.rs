@@ -1,6 +1,6 @@
 //! The UMEM: one page-aligned anonymous mapping cut into equal frames, shared with the kernel by an AF_XDP socket.
 //!
-//! This file and `xsk_socket.rs` hold the crate's unsafe code. The mapping is created and owned here; the only way
+//! The mapping is created and owned here; the only way
 //! to touch its bytes is [`Umem::frame_bytes_mut`], which takes `&mut self` (so at most one frame is borrowed at a
 //! time) and checks that the range lies inside one frame. Which frames the kernel currently owns (fill ring, RX ring
 //! in flight, TX ring) is tracked by the socket, which only ever asks for frames it owns.
@@ -148,9 +148,9 @@ impl Umem {
         Some(unsafe { std::slice::from_raw_parts_mut(first, len) })
     }
 
-    /// The whole area as the raw slice pointer `xdpilone` registers with the kernel.
-    pub(crate) fn area_ptr(&self) -> NonNull<[u8]> {
-        NonNull::slice_from_raw_parts(self.area.ptr, self.area.len)
+    /// The area's address and length, as `XDP_UMEM_REG` registers them with the kernel.
+    pub(crate) fn area_range(&self) -> (u64, u64) {
+        (self.area.ptr.as_ptr() as u64, self.area.len as u64)
     }
 }
 

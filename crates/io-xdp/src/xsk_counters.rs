@@ -1,4 +1,10 @@
-//! Counters of one AF_XDP socket, kept by the socket itself (no atomics: one worker owns a socket).
+//! Counters of one AF_XDP socket, kept by the socket itself (no atomics: one worker owns a socket), and the
+//! kernel's own statistics of it (`XDP_STATISTICS`).
+
+use std::os::fd::BorrowedFd;
+
+use crate::error::Result;
+use crate::xsk_setup::get_xdp_option;
 
 /// What one socket has done since it was opened.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,4 +52,28 @@ pub struct KernelXskStats {
     pub rx_fill_ring_empty_descs: u64,
     /// Times the TX ring was found empty.
     pub tx_ring_empty_descs: u64,
+}
+
+impl KernelXskStats {
+    /// Reads the statistics of AF_XDP socket `fd`. Kernels older than 5.9 fill only the first three; the others
+    /// read 0.
+    pub(crate) fn read(fd: BorrowedFd<'_>) -> Result<Self> {
+        let mut stats = libc::xdp_statistics {
+            rx_dropped: 0,
+            rx_invalid_descs: 0,
+            tx_invalid_descs: 0,
+            rx_ring_full: 0,
+            rx_fill_ring_empty_descs: 0,
+            tx_ring_empty_descs: 0,
+        };
+        get_xdp_option(fd, libc::XDP_STATISTICS, &mut stats, "XDP_STATISTICS")?;
+        Ok(Self {
+            rx_dropped: stats.rx_dropped,
+            rx_invalid_descs: stats.rx_invalid_descs,
+            tx_invalid_descs: stats.tx_invalid_descs,
+            rx_ring_full: stats.rx_ring_full,
+            rx_fill_ring_empty_descs: stats.rx_fill_ring_empty_descs,
+            tx_ring_empty_descs: stats.tx_ring_empty_descs,
+        })
+    }
 }

@@ -3,19 +3,27 @@
 //! Frame ownership is what keeps the UMEM access sound: a frame is either in the [`FramePool`] (ours), or in a
 //! kernel ring (fill ring, RX ring not yet read, TX ring not yet completed). Bytes are only ever borrowed for
 //! frames that just left a kernel ring (RX) or the pool (TX), one frame at a time.
+//!
+//! The rings are the project's own (`xsk_ring.rs` over the mappings of `xsk_mmap.rs`, set up by the system calls
+//! of `xsk_setup.rs`); this file holds the socket's batching logic.
 
 use std::ffi::CString;
-use std::num::NonZeroU32;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::Duration;
-
-use xdpilone::xdp::XdpDesc;
-use xdpilone::{DeviceQueue, IfInfo, RingRx, RingTx, Socket, SocketConfig, UmemConfig};
 
 use crate::error::{Result, XdpError};
 use crate::frame_pool::FramePool;
 use crate::umem::{FrameSize, Umem};
 use crate::xsk_counters::{KernelXskStats, XskCounters};
+use crate::xsk_mmap::{mmap_offsets, RingKind, RingMap};
+use crate::xsk_ring::{ConsumerRing, ProducerRing, RingLayoutError};
+use crate::xsk_setup::{
+    bind, interface_index, open_socket, register_umem, set_option, set_ring_size, wake_fill,
+    wake_tx,
+};
+
+/// A TX or RX descriptor: UMEM address, length, options.
+type XdpDesc = libc::xdp_desc;
 
 /// Kicks per [`XskSocket::tx_flush`] at most: copy mode sends 32 frames per kick, so this bounds one flush to a
 /// full ring of 2048 with room to spare.
@@ -98,11 +106,14 @@ impl XskConfig {
     }
 }
 
-/// The rings of a bound socket; dropped before the UMEM they point into.
+/// The four rings of a bound socket and its descriptor. Field order is drop order: the ring mappings go first,
+/// then the socket is closed (which releases the kernel's hold on the UMEM).
 struct Rings {
-    rx: RingRx,
-    tx: RingTx,
-    device: DeviceQueue,
+    fill: ProducerRing<u64, RingMap>,
+    completion: ConsumerRing<u64, RingMap>,
+    rx: ConsumerRing<XdpDesc, RingMap>,
+    tx: ProducerRing<XdpDesc, RingMap>,
+    fd: OwnedFd,
 }
 
 /// An AF_XDP socket on one queue of one interface.
@@ -133,7 +144,12 @@ fn interface_name(ifname: &str) -> Result<CString> {
     CString::new(ifname).map_err(|_| XdpError::InvalidInterfaceName(ifname.to_string()))
 }
 
-/// Registers a fresh UMEM, creates the rings and binds them to the queue with `bind_flags`.
+fn ring_error(kind: RingKind) -> impl FnOnce(RingLayoutError) -> XdpError {
+    move |e| XdpError::InvalidConfig(format!("{kind:?} ring: {e}"))
+}
+
+/// Creates a socket, registers a fresh UMEM with it, sizes and maps the four rings and binds them to the queue with
+/// `bind_flags`.
 fn open_rings(
     name: &CString,
     ifname: &str,
@@ -141,51 +157,38 @@ fn open_rings(
     config: &XskConfig,
     bind_flags: u16,
 ) -> Result<(Rings, Umem)> {
+    let ifindex = interface_index(name, ifname)?;
     let umem = Umem::new(config.frame_count, config.frame_size)?;
-    let umem_config = UmemConfig {
-        fill_size: config.ring_size,
-        complete_size: config.ring_size,
-        frame_size: umem.frame_size(),
-        headroom: 0,
-        flags: 0,
-    };
-    // SAFETY: the area is the page-aligned mapping owned by `umem`, valid for its whole length. `umem` is returned
-    // together with the rings and `XskSocket` drops the rings first, so the mapping outlives every user-space view
-    // xdpilone creates of it; the kernel pins the pages itself for as long as it needs them.
-    let registration = unsafe { xdpilone::Umem::new(umem_config, umem.area_ptr()) }
-        .map_err(|e| XdpError::socket("UMEM registration", &e))?;
-    let mut info = IfInfo::invalid();
-    info.from_name(name).map_err(|e| match e.get_raw().abs() {
-        libc::ENODEV => XdpError::UnknownInterface(ifname.to_string()),
-        _ => XdpError::socket("interface lookup", &e),
-    })?;
-    info.set_queue(queue);
-    let socket =
-        Socket::with_shared(&info, &registration).map_err(|e| XdpError::socket("socket", &e))?;
-    let device = registration
-        .fq_cq(&socket)
-        .map_err(|e| XdpError::socket("fill/completion rings", &e))?;
-    let ring = NonZeroU32::new(config.ring_size);
-    let user = registration
-        .rx_tx(
-            &socket,
-            &SocketConfig {
-                rx_size: ring,
-                tx_size: ring,
-                bind_flags,
-            },
-        )
-        .map_err(|e| XdpError::socket("RX/TX rings", &e))?;
-    let rx = user
-        .map_rx()
-        .map_err(|e| XdpError::socket("mapping the RX ring", &e))?;
-    let tx = user
-        .map_tx()
-        .map_err(|e| XdpError::socket("mapping the TX ring", &e))?;
-    registration
-        .bind(&user)
-        .map_err(|e| XdpError::socket("bind", &e))?;
-    Ok((Rings { rx, tx, device }, umem))
+    let fd = open_socket()?;
+    register_umem(fd.as_fd(), &umem)?;
+    let size = config.ring_size;
+    set_ring_size(fd.as_fd(), libc::XDP_UMEM_FILL_RING, size, "fill ring")?;
+    set_ring_size(
+        fd.as_fd(),
+        libc::XDP_UMEM_COMPLETION_RING,
+        size,
+        "completion ring",
+    )?;
+    set_ring_size(fd.as_fd(), libc::XDP_RX_RING, size, "RX ring")?;
+    set_ring_size(fd.as_fd(), libc::XDP_TX_RING, size, "TX ring")?;
+    let offsets = mmap_offsets(fd.as_fd())?;
+    let map = |kind| RingMap::new(fd.as_fd(), kind, &offsets, size);
+    let fill = ProducerRing::new(map(RingKind::Fill)?).map_err(ring_error(RingKind::Fill))?;
+    let completion =
+        ConsumerRing::new(map(RingKind::Completion)?).map_err(ring_error(RingKind::Completion))?;
+    let rx = ConsumerRing::new(map(RingKind::Rx)?).map_err(ring_error(RingKind::Rx))?;
+    let tx = ProducerRing::new(map(RingKind::Tx)?).map_err(ring_error(RingKind::Tx))?;
+    bind(fd.as_fd(), ifindex, queue, bind_flags)?;
+    Ok((
+        Rings {
+            fill,
+            completion,
+            rx,
+            tx,
+            fd,
+        },
+        umem,
+    ))
 }
 
 impl XskSocket {
@@ -195,12 +198,12 @@ impl XskSocket {
         config.validate()?;
         let name = interface_name(ifname)?;
         let wakeup = if config.need_wakeup {
-            SocketConfig::XDP_BIND_NEED_WAKEUP
+            libc::XDP_USE_NEED_WAKEUP
         } else {
             0
         };
-        let copy = wakeup | SocketConfig::XDP_BIND_COPY;
-        let zero_copy = wakeup | SocketConfig::XDP_BIND_ZEROCOPY;
+        let copy = wakeup | libc::XDP_COPY;
+        let zero_copy = wakeup | libc::XDP_ZEROCOPY;
         let (rings, umem, mode, fallback_reason) = match config.mode {
             BindMode::Copy => {
                 let (rings, umem) = open_rings(&name, ifname, queue, config, copy)?;
@@ -286,26 +289,13 @@ impl XskSocket {
 
     /// The kernel's statistics of this socket.
     pub fn kernel_stats(&self) -> Result<KernelXskStats> {
-        let stats = self
-            .rings
-            .device
-            .statistics_v2()
-            .map_err(|e| XdpError::socket("XDP_STATISTICS", &e))?;
-        Ok(KernelXskStats {
-            rx_dropped: stats.rx_dropped,
-            rx_invalid_descs: stats.rx_invalid_descs,
-            tx_invalid_descs: stats.tx_invalid_descs,
-            rx_ring_full: stats.rx_ring_full,
-            rx_fill_ring_empty_descs: stats.rx_fill_ring_empty_descs,
-            tx_ring_empty_descs: stats.tx_ring_empty_descs,
-        })
+        KernelXskStats::read(self.as_fd())
     }
 
     /// Receives up to `max` frames, calling `on_frame` with each frame's bytes in place in the UMEM (the worker
     /// may decrypt there), then gives the frames back to the fill ring. Returns the number of frames.
     pub fn recv_batch<F: FnMut(&mut [u8])>(&mut self, max: u32, mut on_frame: F) -> u32 {
-        let mut received = 0;
-        {
+        let received = {
             let Self {
                 rings,
                 umem,
@@ -313,9 +303,7 @@ impl XskSocket {
                 counters,
                 ..
             } = self;
-            let mut reader = rings.rx.receive(max.max(1));
-            while let Some(desc) = reader.read() {
-                received += 1;
+            rings.rx.consume(max.max(1), |desc| {
                 match umem.frame_bytes_mut(desc.addr, desc.len as usize) {
                     Some(bytes) => {
                         counters.rx_packets += 1;
@@ -327,9 +315,8 @@ impl XskSocket {
                 if pool.free(desc.addr).is_err() {
                     counters.invalid_descriptors += 1;
                 }
-            }
-            reader.release();
-        }
+            })
+        };
         self.frames_in_fill = self.frames_in_fill.saturating_sub(received);
         self.refill();
         received
@@ -431,10 +418,8 @@ impl XskSocket {
                 let Self {
                     rings, tx_pending, ..
                 } = self;
-                let mut writer = rings.tx.transmit(tx_pending.len() as u32);
-                let n = writer.insert(tx_pending.iter().copied());
-                writer.commit();
-                drop(writer);
+                let mut queued = tx_pending.iter().copied();
+                let n = rings.tx.produce(tx_pending.len() as u32, || queued.next());
                 tx_pending.drain(..n as usize);
                 published += n;
                 self.tx_in_flight += n;
@@ -463,23 +448,19 @@ impl XskSocket {
     }
 
     fn reap(&mut self) -> u32 {
-        let mut reaped = 0;
-        {
+        let reaped = {
             let Self {
                 rings,
                 pool,
                 counters,
                 ..
             } = self;
-            let mut reader = rings.device.complete(self.ring_size);
-            while let Some(addr) = reader.read() {
-                reaped += 1;
+            rings.completion.consume(self.ring_size, |addr| {
                 if pool.free(addr).is_err() {
                     counters.invalid_descriptors += 1;
                 }
-            }
-            reader.release();
-        }
+            })
+        };
         self.counters.tx_completions += u64::from(reaped);
         self.tx_in_flight = self.tx_in_flight.saturating_sub(reaped);
         reaped
@@ -492,7 +473,7 @@ impl XskSocket {
 
     fn kick_tx(&mut self) {
         if self.rings.tx.needs_wakeup() {
-            self.rings.tx.wake();
+            wake_tx(self.as_fd());
             self.counters.tx_wakeups += 1;
         }
     }
@@ -503,29 +484,24 @@ impl XskSocket {
         if want == 0 {
             return;
         }
-        let mut posted = 0;
-        {
+        let posted = {
             let Self {
                 rings,
                 pool,
                 counters,
                 ..
             } = self;
-            let mut writer = rings.device.fill(want);
-            let capacity = writer.capacity();
-            while posted < capacity {
-                let Some(addr) = pool.alloc() else {
+            rings.fill.produce(want, || {
+                let addr = pool.alloc();
+                if addr.is_none() {
                     counters.fill_ring_starved += 1;
-                    break;
-                };
-                writer.insert_once(addr);
-                posted += 1;
-            }
-            writer.commit();
-        }
+                }
+                addr
+            })
+        };
         self.frames_in_fill += posted;
-        if posted > 0 && self.rings.device.needs_wakeup() {
-            self.rings.device.wake();
+        if posted > 0 && self.rings.fill.needs_wakeup() {
+            wake_fill(self.as_fd());
             self.counters.fill_wakeups += 1;
         }
     }
@@ -554,7 +530,7 @@ impl XskSocket {
     /// Whether the kernel asked to be woken to refill from the fill ring (copy mode and busy-polling drivers
     /// stop taking frames until then); a `poll()` or `recvfrom()` on the socket is that wakeup.
     pub fn fill_needs_wakeup(&self) -> bool {
-        self.rings.device.needs_wakeup()
+        self.rings.fill.needs_wakeup()
     }
 
     /// Asks the kernel for preferred busy polling on this socket (SO_PREFER_BUSY_POLL, SO_BUSY_POLL = `usecs`,
@@ -576,30 +552,14 @@ impl XskSocket {
             ),
         ];
         for (name, value, op) in options {
-            // SAFETY: `value` is a live c_int for the duration of the call and the length passed is its size; the
-            // descriptor is this socket's own, open while `self` lives.
-            let rc = unsafe {
-                libc::setsockopt(
-                    self.as_raw_fd(),
-                    libc::SOL_SOCKET,
-                    name,
-                    std::ptr::from_ref(&value).cast(),
-                    std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-                )
-            };
-            if rc != 0 {
-                return Err(XdpError::Io {
-                    op,
-                    source: std::io::Error::last_os_error(),
-                });
-            }
+            set_option(self.as_fd(), libc::SOL_SOCKET, name, &value, op)?;
         }
         Ok(())
     }
 
     fn has_work(&self) -> bool {
         self.rings.rx.available() > 0
-            || (self.tx_in_flight > 0 && self.rings.device.available() > 0)
+            || (self.tx_in_flight > 0 && self.rings.completion.available() > 0)
     }
 
     /// Blocks in `poll(POLLIN)` on the socket; the same call is the fill-ring wakeup the kernel may have asked for.
@@ -629,17 +589,14 @@ impl XskSocket {
 impl AsRawFd for XskSocket {
     /// The socket's descriptor, for registering it in the steering program's XSKMAP.
     fn as_raw_fd(&self) -> RawFd {
-        self.rings.rx.as_raw_fd()
+        self.rings.fd.as_raw_fd()
     }
 }
 
 impl AsFd for XskSocket {
     /// The socket's descriptor, borrowed for as long as the socket lives: for epoll sets and `poll()`.
     fn as_fd(&self) -> BorrowedFd<'_> {
-        // SAFETY: the descriptor belongs to the xdpilone socket that `self.rings` keeps alive (every ring holds
-        // a reference to it, and it is closed only when the last one drops), so it stays open for as long as
-        // `self` is borrowed, which bounds the returned lifetime.
-        unsafe { BorrowedFd::borrow_raw(self.rings.rx.as_raw_fd()) }
+        self.rings.fd.as_fd()
     }
 }
 

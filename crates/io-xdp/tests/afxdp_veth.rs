@@ -199,7 +199,7 @@ fn transport_data_bypasses_the_kernel_and_everything_else_reaches_it() {
     // Stopping: the program is detached and the same traffic goes to the kernel socket again.
     drop(sockets);
     drop(program);
-    assert!(!pair.has_xdp(&pair.a, A_IF), "program detached on drop");
+    assert!(pair.xdp_detached(&pair.a, A_IF), "program detached on drop");
     pair.enter_b();
     for counter in 0..5 {
         sender4
@@ -430,7 +430,7 @@ fn zero_copy_falls_back_to_copy_and_generic_mode_attaches() {
     assert_eq!(program.mode(), AttachMode::Generic);
     assert!(run("ip", &["-n", &pair.a, "link", "show", A_IF]).contains("xdpgeneric"));
     drop(program);
-    assert!(!pair.has_xdp(&pair.a, A_IF));
+    assert!(pair.xdp_detached(&pair.a, A_IF));
     assert!(matches!(
         XdpProgram::attach("nosuchif0", PORT, AttachMode::Auto),
         Err(wgxdp_io_xdp::XdpError::UnknownInterface(_))

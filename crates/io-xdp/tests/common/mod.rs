@@ -157,6 +157,19 @@ impl NetnsPair {
         out.split_whitespace()
             .any(|word| word.starts_with("xdp") || word.starts_with("prog/xdp"))
     }
+
+    /// Whether the link's XDP hook is empty within two seconds: the kernel finishes a detach after the link's
+    /// descriptor is closed, not always before `close` returns (seen a few milliseconds late under load).
+    pub fn xdp_detached(&self, ns: &str, ifname: &str) -> bool {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while self.has_xdp(ns, ifname) {
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        true
+    }
 }
 
 impl Drop for NetnsPair {
