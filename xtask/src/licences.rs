@@ -28,9 +28,6 @@ pub const ALLOWED: &[&str] = &[
     // University of Illinois/NCSA (LLVM's old licence, BSD-like): libFuzzer, in libfuzzer-sys of the fuzz workspace.
     "NCSA",
     "MPL-2.0",
-    // xdpilone, the AF_XDP ring crate that crates/io-xdp is replacing with its own ring code (issue 14, item 6):
-    // allowed until that lands; the lead removes this line then.
-    "EUPL-1.2",
 ];
 
 /// Where the record lives.
@@ -178,9 +175,7 @@ pub fn render(main: &[Package], fuzz: &[Package]) -> String {
     );
     out.push_str("Allowed: ");
     out.push_str(&ALLOWED.join(", "));
-    out.push_str(
-        " (EUPL-1.2 only for xdpilone, until crates/io-xdp's own ring code replaces it).\n\n",
-    );
+    out.push_str(".\n\n");
     out.push_str("## By licence\n\n| licence | packages |\n| --- | --- |\n");
     let mut by_licence: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for p in main.iter().chain(fuzz) {
