@@ -42,6 +42,9 @@ loadgen_run() {
         --dut "$GW_DUT_UL_IP:$GW_PORT" --dut-public-key "$dpub" --uapi "/var/run/wireguard/$dif.sock" \
         --peers "$peers" --inner "$inner" --rate "$rate" --duration 1 --sample-every 1 --tests "$tests" \
         --json "$report" --markdown "$WGT_LOGDIR/loadgen.md" >>"$WGT_LOGDIR/loadgen.log" 2>&1 || rc=$?
+    # The DUT namespace's kernel counters (forwarding, neighbour and queue drops) for a loss after the DUT's TUN.
+    ip netns exec "$dns" nstat -az >"$WGT_LOGDIR/dut-nstat.txt" 2>&1
+    ip -n "$dns" -s -s link show >"$WGT_LOGDIR/dut-links.txt" 2>&1
     ((rc == 0)) || fail "wgxdp-loadgen exited with $rc; its log ends with:
 $(tail -n 15 "$WGT_LOGDIR/loadgen.log")"
     cat "$WGT_LOGDIR/loadgen.md" >&2

@@ -38,12 +38,28 @@ gw_links() {
     for dev in "$gen:${p}g" "$dut:${p}u" "$dut:${p}l" "$sink:${p}s"; do
         ip -n "${dev%%:*}" link set "${dev#*:}" up || return 1
     done
+    # Permanent neighbour entries on both links: no packet of a test waits for (or is dropped behind) ARP or
+    # neighbour discovery, which at the start of a run would otherwise cost an IPv6 flow hundreds of milliseconds.
+    gw_neigh "$dut" "${p}u" "$GW_GEN_UL_IP" "$gen" "${p}g" || return 1
+    gw_neigh "$gen" "${p}g" "$GW_DUT_UL_IP" "$dut" "${p}u" || return 1
+    gw_neigh "$dut" "${p}l" "$GW_SINK_IP" "$sink" "${p}s" || return 1
+    gw_neigh "$dut" "${p}l" "$GW_SINK_IP6" "$sink" "${p}s" || return 1
+    gw_neigh "$sink" "${p}s" "$GW_DUT_LAN_IP" "$dut" "${p}l" || return 1
+    gw_neigh "$sink" "${p}s" "$GW_DUT_LAN_IP6" "$dut" "${p}l" || return 1
     ip -n "$gen" route add local "$GW_PEER_SRC_NET" dev lo || return 1
     ip -n "$dut" route add "$GW_PEER_SRC_NET" via "$GW_GEN_UL_IP" || return 1
     ip -n "$sink" route add "$GW_TUNNEL4" via "$GW_DUT_LAN_IP" || return 1
     ip -n "$sink" -6 route add "$GW_TUNNEL6" via "$GW_DUT_LAN_IP6" || return 1
     ip netns exec "$dut" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
         net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 || return 1
+}
+
+# gw_neigh NS DEV ADDRESS PEER_NS PEER_DEV: a permanent neighbour entry in NS on DEV for ADDRESS, at PEER_DEV's MAC.
+gw_neigh() {
+    local mac
+    mac="$(ip -n "$4" -br link show dev "$5" | awk '{ print $3 }')"
+    [[ -n "$mac" ]] || return 1
+    ip -n "$1" neigh replace "$3" lladdr "$mac" dev "$2" nud permanent
 }
 
 # gw_tunnel_routes DUT IFNAME MTU: addresses and routes of the DUT's WireGuard interface once it exists.
