@@ -21,11 +21,11 @@ use crate::watchdog::Watchdog;
 use crate::worker::{Backend, Worker};
 use crate::xdp_setup::{self, IoPlan, XdpStart};
 use crate::{
-    control, handshake_rx, handshake_workers, log_error, log_info, log_warn, timer_thread,
-    uapi_server, xdp_addresses,
+    control, handshake_rx, handshake_workers, log_error, log_info, log_warn, metrics_http,
+    timer_thread, uapi_server, xdp_addresses,
 };
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -75,6 +75,14 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<Stoppe
     let name = args.interface.as_str();
     validate_interface_name(name)?;
     let plan = xdp_setup::plan(args)?;
+    // Bound before anything is created: a port in use fails the start at once, with its reason.
+    let metrics_listener = match args.metrics {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .map_err(|e| format!("--metrics: cannot listen on {addr}: {e}"))?,
+        ),
+        None => None,
+    };
     // Before any thread exists, so every thread inherits the blocked mask.
     let signals = block_stop_signals().map_err(|e| format!("cannot set up signals: {e}"))?;
     let config = match &args.config {
@@ -240,6 +248,22 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<Stoppe
             control::handle_connection,
         )
     })?;
+
+    if let Some(listener) = metrics_listener {
+        if let Ok(addr) = listener.local_addr() {
+            log_info!("{name}: metrics at http://{addr}/metrics");
+        }
+        let metrics_shared = Arc::clone(&shared);
+        threads.spawn("wgxdp-metrics".into(), move || {
+            serve(
+                "metrics",
+                listener,
+                metrics_shared,
+                metrics_http::LIMITS,
+                metrics_http::handle_connection,
+            )
+        })?;
+    }
 
     log_info!(
         "{name}: up: {} worker(s), MTU {}, UDP port {}, UAPI {}",

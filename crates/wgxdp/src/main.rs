@@ -23,6 +23,8 @@ mod handshake_send;
 mod handshake_workers;
 mod link_watch;
 mod logger;
+mod metrics_http;
+mod metrics_registry;
 mod shared;
 mod signals;
 mod socket_file;
@@ -40,6 +42,7 @@ mod xdp_setup;
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command, UpArgs};
 use control::ControlRequest;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -52,8 +55,19 @@ fn main() -> ExitCode {
         .log_file
         .clone()
         .or_else(|| std::env::var_os("WGXDP_LOG_FILE").map(PathBuf::from));
+    // WGXDP_METRICS is the environment form of --metrics, for wg-quick (which passes no options).
+    let env_metrics = match metrics_from_env() {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("wgxdp: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     match (cli.command, cli.interface) {
-        (Some(Command::Up(args)), _) => up(&args),
+        (Some(Command::Up(mut args)), _) => {
+            args.metrics = args.metrics.or(env_metrics);
+            up(&args)
+        }
         (Some(Command::Explain { interface, subject }), _) => {
             ask(&interface, &ControlRequest::Explain(subject))
         }
@@ -67,6 +81,7 @@ fn main() -> ExitCode {
         {
             let mut args = UpArgs::for_interface(interface);
             args.log_file = log_file;
+            args.metrics = cli.metrics.or(env_metrics);
             up(&args)
         }
         (None, Some(interface)) => {
@@ -74,12 +89,31 @@ fn main() -> ExitCode {
                 eprintln!("wgxdp: {e}");
                 return ExitCode::FAILURE;
             }
+            if let Some(addr) = cli.metrics {
+                // The detached daemon is `wgxdp up IFNAME`, which inherits the environment. Still one thread here.
+                std::env::set_var(METRICS_ENV, addr.to_string());
+            }
             background::run_detached(&interface, log_file.as_deref())
         }
         (None, None) => {
             let _ = Cli::command().print_help();
             ExitCode::from(2)
         }
+    }
+}
+
+/// The environment variable that stands for `--metrics`.
+const METRICS_ENV: &str = "WGXDP_METRICS";
+
+/// `WGXDP_METRICS=ADDR:PORT`, if set (empty: unset).
+fn metrics_from_env() -> Result<Option<SocketAddr>, String> {
+    match std::env::var(METRICS_ENV) {
+        Ok(value) if value.trim().is_empty() => Ok(None),
+        Ok(value) => value.trim().parse().map(Some).map_err(|e| {
+            format!("{METRICS_ENV}={value:?}: not an ADDR:PORT such as 127.0.0.1:9586 or [::1]:9586 ({e})")
+        }),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{METRICS_ENV} is not UTF-8")),
     }
 }
 

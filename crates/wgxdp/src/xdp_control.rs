@@ -10,6 +10,8 @@
 //! `--xdp-allow-source`, only sources inside those prefixes are steered; the rest take the kernel path, where the
 //! host firewall sees them.
 
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
@@ -120,43 +122,53 @@ pub struct XdpReport {
     pub counters: Option<SteerCounters>,
 }
 
-impl XdpReport {
-    /// `{"link":..,"mode":..,"port":..,"queues":..,"local_addresses":[..],"allowed_sources":[..],"redirected":..,
-    /// "passed":..,"passed_by_reason":{..}}`.
-    pub fn to_json(&self) -> String {
-        let quoted = |items: Vec<String>| {
-            items
+/// JSON: `{"link":..,"mode":..,"port":..,"queues":..,"local_addresses":[..],"allowed_sources":[..]`, then, when
+/// the counters could be read, `"redirected":..,"passed":..,"passed_by_reason":{..}}` (every reason but
+/// `redirected`, by name).
+impl Serialize for XdpReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("link", &self.link)?;
+        map.serialize_entry("mode", self.mode)?;
+        map.serialize_entry("port", &self.port)?;
+        map.serialize_entry("queues", &self.queues)?;
+        map.serialize_entry(
+            "local_addresses",
+            &self
+                .local_addresses
                 .iter()
-                .map(|item| format!("\"{item}\""))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let mut out = format!(
-            "{{\"link\":\"{}\",\"mode\":\"{}\",\"port\":{},\"queues\":{},\"local_addresses\":[{}],\"allowed_sources\":[{}]",
-            self.link.replace(['"', '\\'], ""),
-            self.mode,
-            self.port,
-            self.queues,
-            quoted(self.local_addresses.iter().map(IpAddr::to_string).collect()),
-            quoted(self.allowed_sources.iter().map(SourcePrefix::to_string).collect()),
-        );
+                .map(IpAddr::to_string)
+                .collect::<Vec<_>>(),
+        )?;
+        map.serialize_entry(
+            "allowed_sources",
+            &self
+                .allowed_sources
+                .iter()
+                .map(SourcePrefix::to_string)
+                .collect::<Vec<_>>(),
+        )?;
         if let Some(c) = &self.counters {
-            out.push_str(&format!(
-                ",\"redirected\":{},\"passed\":{},\"passed_by_reason\":{{",
-                c.redirected(),
-                c.passed()
-            ));
-            let passed = SteerReason::ALL
-                .iter()
-                .filter(|r| **r != SteerReason::Redirected)
-                .map(|r| format!("\"{}\":{}", r.name(), c.get(*r)))
-                .collect::<Vec<_>>()
-                .join(",");
-            out.push_str(&passed);
-            out.push('}');
+            map.serialize_entry("redirected", &c.redirected())?;
+            map.serialize_entry("passed", &c.passed())?;
+            map.serialize_entry("passed_by_reason", &PassedByReason(c))?;
         }
-        out.push('}');
-        out
+        map.end()
+    }
+}
+
+/// Every reason the program passed a packet for, by name.
+struct PassedByReason<'a>(&'a SteerCounters);
+
+impl Serialize for PassedByReason<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for reason in SteerReason::ALL {
+            if reason != SteerReason::Redirected {
+                map.serialize_entry(reason.name(), &self.0.get(reason))?;
+            }
+        }
+        map.end()
     }
 }
 
@@ -410,7 +422,7 @@ mod tests {
                 5, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 4, 0, 1,
             ])),
         };
-        let json = report.to_json();
+        let json = serde_json::to_string(&report).unwrap();
         assert!(json.contains("\"redirected\":5,\"passed\":8"), "{json}");
         assert!(json.contains("\"not-transport\":2"), "{json}");
         assert!(json.contains("\"not-local\":4"), "{json}");
