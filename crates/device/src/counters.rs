@@ -257,7 +257,10 @@ mod tests {
         assert_eq!(c.total_dropped(), 2);
         let json = serde_json::to_string(&c).unwrap();
         assert!(json.contains("\"acl\":2"), "{json}");
-        assert!(json.contains("\"dropped_total\":2,\"drops\":{\"malformed\":0,"), "{json}");
+        assert!(
+            json.contains("\"dropped_total\":2,\"drops\":{\"malformed\":0,"),
+            "{json}"
+        );
         assert!(json.ends_with("\"staged\":0}]}"), "{json}");
         assert!(json.contains("\"rx_bytes\":148"), "{json}");
         assert!(json.contains("\"public_key\":\"abc=\""), "{json}");
@@ -267,7 +270,10 @@ mod tests {
         for counter in DeviceCounter::ALL {
             assert!(json.contains(&format!("\"{}\":", counter.name())));
         }
-        assert!(json.starts_with("{\"rx_packets\":0,\"rx_bytes\":148,"), "{json}");
+        assert!(
+            json.starts_with("{\"rx_packets\":0,\"rx_bytes\":148,"),
+            "{json}"
+        );
         assert!(json.starts_with('{') && json.ends_with('}'));
     }
 

@@ -48,7 +48,8 @@ impl Summary {
             pool: self.pool,
         };
         // Numbers only: serializing them cannot fail; were it ever to, say so in JSON.
-        serde_json::to_string(&json).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
+        serde_json::to_string(&json)
+            .unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
     }
 }
 

@@ -97,7 +97,11 @@ fn answer(mut stream: TcpStream, interface: &str, body: impl FnOnce() -> Result<
             Ok(text) => response(200, "OK", metrics_registry::CONTENT_TYPE, &text),
             Err(e) => {
                 log::warn!("{interface}: metrics: encoding failed: {e}");
-                plain(500, "Internal Server Error", "encoding the metrics failed\n")
+                plain(
+                    500,
+                    "Internal Server Error",
+                    "encoding the metrics failed\n",
+                )
             }
         },
         Route::NotFound => plain(404, "Not Found", "only /metrics is served here\n"),
@@ -211,7 +215,10 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(route(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"), Route::Metrics);
+        assert_eq!(
+            route(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
+            Route::Metrics
+        );
         assert_eq!(route(b"GET /metrics?x=1 HTTP/1.0\r\n\r\n"), Route::Metrics);
         assert_eq!(route(b"GET / HTTP/1.1\r\n\r\n"), Route::NotFound);
         assert_eq!(route(b"GET /metrics/x HTTP/1.1\r\n\r\n"), Route::NotFound);
@@ -219,7 +226,10 @@ mod tests {
             route(b"POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n"),
             Route::MethodNotAllowed
         );
-        assert!(matches!(route(b"\x16\x03\x01garbage\r\n\r\n"), Route::BadRequest(_)));
+        assert!(matches!(
+            route(b"\x16\x03\x01garbage\r\n\r\n"),
+            Route::BadRequest(_)
+        ));
         assert!(matches!(route(b"GET /metrics"), Route::BadRequest(_)));
         assert!(matches!(route(b""), Route::BadRequest(_)));
     }
@@ -250,7 +260,10 @@ mod tests {
     fn answers_over_a_socket() {
         let ok = exchange(b"GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n", false);
         assert!(ok.starts_with("HTTP/1.1 200 OK\r\n"), "{ok}");
-        assert!(ok.contains("Content-Type: application/openmetrics-text"), "{ok}");
+        assert!(
+            ok.contains("Content-Type: application/openmetrics-text"),
+            "{ok}"
+        );
         assert!(ok.ends_with("\r\n\r\n# EOF\n"), "{ok}");
         let missing = exchange(b"GET /other HTTP/1.1\r\n\r\n", false);
         assert!(missing.starts_with("HTTP/1.1 404 "), "{missing}");

@@ -62,13 +62,17 @@ impl Collector for ReportCollector {
             &mut encoder,
             "",
             &CounterInfo::counter("wireguard_sent_bytes", "Bytes sent to the peer."),
-            peers.iter().map(|p| (peer_labels(&p.public_key), p.tx_bytes as f64)),
+            peers
+                .iter()
+                .map(|p| (peer_labels(&p.public_key), p.tx_bytes as f64)),
         )?;
         family(
             &mut encoder,
             "",
             &CounterInfo::counter("wireguard_received_bytes", "Bytes received from the peer."),
-            peers.iter().map(|p| (peer_labels(&p.public_key), p.rx_bytes as f64)),
+            peers
+                .iter()
+                .map(|p| (peer_labels(&p.public_key), p.rx_bytes as f64)),
         )?;
         family(
             &mut encoder,
@@ -124,7 +128,7 @@ impl Collector for ReportCollector {
             family(
                 &mut encoder,
                 "wgxdp_handshake_",
-                &info,
+                info,
                 std::iter::once((base(), value as f64)),
             )?;
         }
@@ -165,9 +169,9 @@ impl Collector for ReportCollector {
                     labels
                 };
                 family(
-            &mut encoder,
-            "",
-            &CounterInfo::counter(
+                    &mut encoder,
+                    "",
+                    &CounterInfo::counter(
                         "wgxdp_xdp_redirected_packets",
                         "Transport data the XDP program redirected to the AF_XDP sockets.",
                     ),
@@ -303,7 +307,9 @@ mod tests {
             format!(r#"wireguard_sent_bytes_total{{{iface},public_key="a+b/c="}} 92"#),
             format!(r#"wireguard_received_bytes_total{{{iface},public_key="a+b/c="}} 148"#),
             // Handshake at daemon second 90, read at second 100 = Unix second 1_000_000.
-            format!(r#"wireguard_latest_handshake_seconds{{{iface},public_key="a+b/c="}} 999990.0"#),
+            format!(
+                r#"wireguard_latest_handshake_seconds{{{iface},public_key="a+b/c="}} 999990.0"#
+            ),
             format!(r#"wireguard_latest_handshake_seconds{{{iface},public_key="never="}} 0.0"#),
             format!(r#"wgxdp_worker_tun_rx_packets_total{{{iface},worker="0"}} 7"#),
             format!(r#"wgxdp_worker_tun_rx_packets_total{{{iface},worker="1"}} 0"#),
@@ -318,7 +324,10 @@ mod tests {
         ] {
             assert!(text.lines().any(|l| l == line), "no {line:?} in\n{text}");
         }
-        assert!(text.contains("# TYPE wireguard_sent_bytes counter\n"), "{text}");
+        assert!(
+            text.contains("# TYPE wireguard_sent_bytes counter\n"),
+            "{text}"
+        );
         assert!(
             text.contains("# TYPE wireguard_latest_handshake_seconds gauge\n"),
             "{text}"

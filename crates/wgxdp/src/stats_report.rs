@@ -73,14 +73,15 @@ impl StatsReport {
     pub fn latest_handshake_unix_secs(&self, peer: &PeerCounters) -> Option<f64> {
         let at = peer.last_handshake?;
         let date = self.wall.checked_sub(self.now.saturating_sub(at))?;
-        date.duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs_f64())
+        date.duration_since(UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs_f64())
     }
 
     /// The report as one line of JSON.
     pub fn to_json(&self) -> String {
         // Serializing plain numbers and strings into a String cannot fail; were it ever to, say so in JSON.
-        serde_json::to_string(self)
-            .unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
     }
 
     /// A table: one row per worker counter (workers as columns, then the total), then the
