@@ -16,6 +16,7 @@ mod cli;
 mod conn_limit;
 mod control;
 mod daemon;
+mod error_chain;
 mod fault;
 mod handshake_queue;
 mod handshake_rx;
@@ -106,14 +107,16 @@ fn main() -> ExitCode {
 const METRICS_ENV: &str = "WGXDP_METRICS";
 
 /// `WGXDP_METRICS=ADDR:PORT`, if set (empty: unset).
-fn metrics_from_env() -> Result<Option<SocketAddr>, String> {
+fn metrics_from_env() -> anyhow::Result<Option<SocketAddr>> {
     match std::env::var(METRICS_ENV) {
         Ok(value) if value.trim().is_empty() => Ok(None),
         Ok(value) => value.trim().parse().map(Some).map_err(|e| {
-            format!("{METRICS_ENV}={value:?}: not an ADDR:PORT such as 127.0.0.1:9586 or [::1]:9586 ({e})")
+            anyhow::anyhow!(
+                "{METRICS_ENV}={value:?}: not an ADDR:PORT such as 127.0.0.1:9586 or [::1]:9586 ({e})"
+            )
         }),
         Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{METRICS_ENV} is not UTF-8")),
+        Err(std::env::VarError::NotUnicode(_)) => anyhow::bail!("{METRICS_ENV} is not UTF-8"),
     }
 }
 

@@ -77,12 +77,16 @@ pub fn route(head: &[u8]) -> Route {
 /// Server side: answers one connection.
 pub fn handle_connection(shared: &Shared, stream: TcpStream) {
     answer(stream, &shared.interface, || {
-        metrics_registry::encode(StatsReport::collect(shared)).map_err(|e| e.to_string())
+        metrics_registry::encode(StatsReport::collect(shared))
     });
 }
 
 /// Reads one request from `stream` and answers it, with `body` for a `GET /metrics`.
-fn answer(mut stream: TcpStream, interface: &str, body: impl FnOnce() -> Result<String, String>) {
+fn answer(
+    mut stream: TcpStream,
+    interface: &str,
+    body: impl FnOnce() -> Result<String, std::fmt::Error>,
+) {
     let route = match read_head(&mut stream, Instant::now() + HEAD_DEADLINE) {
         Ok(head) => route(&head),
         Err(HeadError::TooLarge) => Route::HeadTooLarge,

@@ -10,6 +10,7 @@
 //! `--xdp-allow-source`, only sources inside those prefixes are steered; the rest take the kernel path, where the
 //! host firewall sees them.
 
+use anyhow::Context as _;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 use std::net::IpAddr;
@@ -17,7 +18,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 use wgxdp_io_xdp::{
     AddressChange, AddressFollower, AttachMode, SourcePrefix, SteerConfig, SteerCounters,
-    SteerReason, XdpProgram, XskConfig, XskSocket,
+    SteerReason, XdpError, XdpProgram, XskConfig, XskSocket,
 };
 use wgxdp_uapi::AllowedIp;
 
@@ -26,29 +27,63 @@ fn queues_dir(link: &str) -> String {
     format!("/sys/class/net/{link}/queues")
 }
 
+/// Why `--link` or `--xdp-allow-source` is refused before anything is attached.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkOptionError {
+    /// A `--link` that cannot be an interface name (it would escape `/sys/class/net`).
+    #[error("{0:?} is not an interface name")]
+    NotAnInterfaceName(String),
+    /// Its queues could not be listed (most often: no such link).
+    #[error("link {link}: cannot list its queues: {source}")]
+    Queues {
+        /// The link.
+        link: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No `rx-N` queue at all.
+    #[error("link {0} reports no RX queue")]
+    NoRxQueue(String),
+    /// `--xdp-allow-source` that is no prefix.
+    #[error("{text:?} is not an IP prefix: {source}")]
+    NotAPrefix {
+        /// What was given.
+        text: String,
+        /// Why.
+        source: wgxdp_uapi::PrefixError,
+    },
+    /// A prefix the steering program cannot take.
+    #[error(transparent)]
+    Source(#[from] XdpError),
+}
+
 /// Number of RX queues of `link`.
-pub fn rx_queue_count(link: &str) -> Result<u32, String> {
+pub fn rx_queue_count(link: &str) -> Result<u32, LinkOptionError> {
     if link.is_empty() || link.contains('/') || link.starts_with('.') {
-        return Err(format!("{link:?} is not an interface name"));
+        return Err(LinkOptionError::NotAnInterfaceName(link.to_owned()));
     }
-    let entries = std::fs::read_dir(queues_dir(link))
-        .map_err(|e| format!("link {link}: cannot list its queues: {e}"))?;
+    let entries =
+        std::fs::read_dir(queues_dir(link)).map_err(|source| LinkOptionError::Queues {
+            link: link.to_owned(),
+            source,
+        })?;
     let count = entries
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with("rx-"))
         .count();
     match u32::try_from(count) {
-        Ok(0) | Err(_) => Err(format!("link {link} reports no RX queue")),
+        Ok(0) | Err(_) => Err(LinkOptionError::NoRxQueue(link.to_owned())),
         Ok(n) => Ok(n),
     }
 }
 
 /// `--xdp-allow-source PREFIX`: `ADDR/LEN` or a bare address (one host); host bits are cleared.
-pub fn parse_source_prefix(text: &str) -> Result<SourcePrefix, String> {
-    let prefix: AllowedIp = text
-        .parse()
-        .map_err(|e| format!("{text:?} is not an IP prefix: {e}"))?;
-    SourcePrefix::new(prefix.addr(), prefix.cidr()).map_err(|e| e.to_string())
+pub fn parse_source_prefix(text: &str) -> Result<SourcePrefix, LinkOptionError> {
+    let prefix: AllowedIp = text.parse().map_err(|source| LinkOptionError::NotAPrefix {
+        text: text.to_owned(),
+        source,
+    })?;
+    Ok(SourcePrefix::new(prefix.addr(), prefix.cidr())?)
 }
 
 /// What the steering program is loaded with for sockets of `config`: both families to `port`, only frames that
@@ -183,12 +218,12 @@ fn mode_name(mode: AttachMode) -> &'static str {
 impl XdpControl {
     /// Attaches the steering program to `link` for `steer.listen_port`. `steer.max_frame_len` must be what the
     /// sockets' UMEM frames take ([`steer_config`]): longer frames are left to the kernel socket.
-    pub fn attach(link: &str, mode: AttachMode, steer: SteerConfig) -> Result<Self, String> {
-        let program = XdpProgram::attach_with(link, &steer, mode).map_err(|e| e.to_string())?;
+    pub fn attach(link: &str, mode: AttachMode, steer: SteerConfig) -> anyhow::Result<Self> {
+        let program = XdpProgram::attach_with(link, &steer, mode)?;
         // Opened here, in the link's namespace; its first report is the whole set, so nothing between the
         // attach's own fill and the subscription is missed.
         let addresses = AddressFollower::open(program.if_index())
-            .map_err(|e| format!("cannot follow the addresses of {link}: {e}"))?;
+            .with_context(|| format!("cannot follow the addresses of {link}"))?;
         if let Some(reason) = program.fallback_reason() {
             crate::log_info!("{reason}");
         }
@@ -237,11 +272,11 @@ impl XdpControl {
     }
 
     /// Opens one socket on each of queues `0..count` of the link and registers it.
-    pub fn open_sockets(&self, count: u32, config: &XskConfig) -> Result<Vec<XskSocket>, String> {
+    pub fn open_sockets(&self, count: u32, config: &XskConfig) -> anyhow::Result<Vec<XskSocket>> {
         let mut sockets = Vec::new();
         for queue in 0..count {
             let socket = XskSocket::open(&self.link, queue, config)
-                .map_err(|e| format!("AF_XDP socket on {} queue {queue}: {e}", self.link))?;
+                .with_context(|| format!("AF_XDP socket on {} queue {queue}", self.link))?;
             if let Some(reason) = socket.fallback_reason() {
                 crate::log_info!("{reason}");
             }
@@ -251,12 +286,12 @@ impl XdpControl {
         Ok(sockets)
     }
 
-    fn register(&self, queue: u32, fd: RawFd) -> Result<(), String> {
+    fn register(&self, queue: u32, fd: RawFd) -> anyhow::Result<()> {
         let mut state = self.state();
         if let Some(program) = state.program.as_mut() {
             program
                 .register_socket(queue, &fd)
-                .map_err(|e| format!("registering queue {queue}: {e}"))?;
+                .with_context(|| format!("registering queue {queue}"))?;
         }
         state.sockets.retain(|(q, _)| *q != queue);
         state.sockets.push((queue, fd));
@@ -395,16 +430,16 @@ mod tests {
 
     #[test]
     fn allow_list_prefixes_parse_with_a_clear_error() {
-        let show = |text: &str| parse_source_prefix(text).map(|p| p.to_string());
-        assert_eq!(show("198.18.2.7/24").as_deref(), Ok("198.18.2.0/24"));
-        assert_eq!(show("198.18.2.7").as_deref(), Ok("198.18.2.7/32"));
+        let show = |text: &str| parse_source_prefix(text).map(|p| p.to_string()).ok();
+        assert_eq!(show("198.18.2.7/24").as_deref(), Some("198.18.2.0/24"));
+        assert_eq!(show("198.18.2.7").as_deref(), Some("198.18.2.7/32"));
         assert_eq!(
             show("fd00:198:18:2::9/64").as_deref(),
-            Ok("fd00:198:18:2::/64")
+            Some("fd00:198:18:2::/64")
         );
-        assert_eq!(show("::/0").as_deref(), Ok("::/0"));
+        assert_eq!(show("::/0").as_deref(), Some("::/0"));
         for bad in ["198.18.2.0/33", "fd00::/129", "peer-b", "10.0.0.0/x", ""] {
-            let error = parse_source_prefix(bad).expect_err(bad);
+            let error = parse_source_prefix(bad).expect_err(bad).to_string();
             assert!(error.contains("prefix"), "{bad}: {error}");
         }
     }
