@@ -42,6 +42,11 @@ pub fn encode(report: StatsReport) -> Result<String, fmt::Error> {
 #[derive(Debug)]
 struct ReportCollector(StatsReport);
 
+/// A peer's labels: an array, not a vector: 100 000 peers make 300 000 samples, none of which should allocate.
+fn peer_labels<'a>(interface: &'a str, key: &'a str) -> [(&'static str, &'a str); 2] {
+    [("interface", interface), ("public_key", key)]
+}
+
 /// Labels of one sample.
 type Labels<'a> = Vec<(&'static str, &'a str)>;
 
@@ -52,19 +57,14 @@ impl Collector for ReportCollector {
         let base = || -> Labels<'_> { vec![("interface", interface)] };
 
         let peers = &r.device.peers;
-        let peer_labels = |key: &str| -> Vec<(&'static str, String)> {
-            vec![
-                ("interface", interface.to_owned()),
-                ("public_key", key.to_owned()),
-            ]
-        };
+        // Arrays, not vectors: 100 000 peers make 300 000 samples, none of which should allocate.
         family(
             &mut encoder,
             "",
             &CounterInfo::counter("wireguard_sent_bytes", "Bytes sent to the peer."),
             peers
                 .iter()
-                .map(|p| (peer_labels(&p.public_key), p.tx_bytes as f64)),
+                .map(|p| (peer_labels(interface, &p.public_key), p.tx_bytes as f64)),
         )?;
         family(
             &mut encoder,
@@ -72,7 +72,7 @@ impl Collector for ReportCollector {
             &CounterInfo::counter("wireguard_received_bytes", "Bytes received from the peer."),
             peers
                 .iter()
-                .map(|p| (peer_labels(&p.public_key), p.rx_bytes as f64)),
+                .map(|p| (peer_labels(interface, &p.public_key), p.rx_bytes as f64)),
         )?;
         family(
             &mut encoder,
@@ -83,7 +83,7 @@ impl Collector for ReportCollector {
             ),
             peers.iter().map(|p| {
                 let at = r.latest_handshake_unix_secs(p).unwrap_or(0.0);
-                (peer_labels(&p.public_key), at)
+                (peer_labels(interface, &p.public_key), at)
             }),
         )?;
 
