@@ -45,8 +45,10 @@ for dut in "${duts[@]}"; do
         WGT_RETRIES=0 WGT_TEST_TIMEOUT=$((floods * 15 + 90)) "$repo/tests/netns/run.sh" flood_keeps_tunnels_alive \
         >"$out/$dut.suite.log" 2>&1 || echo "flood/run.sh: $dut: the run failed (see $out/$dut.suite.log)" >&2
     run_dir="$(grep -oE 'logs in [^ ]+' "$out/$dut.suite.log" | head -1 | cut -d' ' -f3)"
-    if [[ -n "$run_dir" && -f "$run_dir/flood_keeps_tunnels_alive/flood-summary.json" ]]; then
-        cp "$run_dir/flood_keeps_tunnels_alive/flood-summary.json" "$out/$dut.json"
+    # The test's directory carries the I/O path when it is not the socket path (flood_keeps_tunnels_alive@xdp).
+    summary="$(compgen -G "$run_dir/flood_keeps_tunnels_alive*/flood-summary.json" | head -1 || true)"
+    if [[ -n "$run_dir" && -n "$summary" ]]; then
+        cp "$summary" "$out/$dut.json"
     else
         echo "flood/run.sh: $dut: no figures (see $out/$dut.suite.log)" >&2
     fi

@@ -7,6 +7,7 @@
 //! Every consuming function either succeeds or leaves the peer's state exactly as it was, so an attacker who
 //! injects garbage cannot tear down a handshake in progress.
 
+use core::cell::OnceCell;
 use core::fmt;
 use core::time::Duration;
 
@@ -192,8 +193,10 @@ pub struct PeerHandshake {
     remote: PublicKey,
     /// `HASH(H || S_pub_remote)` start hash for initiations we send to this peer.
     initiator_hash: [u8; HASH_LEN],
-    /// `DH(S_priv_local, S_pub_remote)`, computed once; `None` if the remote key is a low-order point.
-    static_static: Option<Secret>,
+    /// `DH(S_priv_local, S_pub_remote)`, computed on first use and kept: a `set` of 100 000 peers would
+    /// otherwise spend nearly all its time in X25519 for peers that may never handshake. `None` inside if
+    /// the remote key is a low-order point.
+    static_static: OnceCell<Option<Secret>>,
     psk: PresharedKey,
     state: State,
     /// Newest initiation timestamp accepted from this peer (replay protection).
@@ -224,7 +227,7 @@ impl PeerHandshake {
             local_public: local.public,
             remote,
             initiator_hash: initial_hash(&remote),
-            static_static: dh(&local.private, &remote).ok(),
+            static_static: OnceCell::new(),
             psk: psk.unwrap_or_else(PresharedKey::zero),
             state: State::Idle,
             last_timestamp: None,
@@ -256,8 +259,10 @@ impl PeerHandshake {
         }
     }
 
-    fn static_static(&self) -> Result<&Secret, HandshakeError> {
+    /// The static-static secret with `local` (already checked to be the key this state was made for).
+    fn static_static(&self, local: &LocalStatic) -> Result<&Secret, HandshakeError> {
         self.static_static
+            .get_or_init(|| dh(&local.private, &self.remote).ok())
             .as_ref()
             .ok_or(HandshakeError::LowOrderKey)
     }
@@ -273,7 +278,7 @@ impl PeerHandshake {
         out: &mut [u8; wg_layout::INITIATION_LEN],
     ) -> Result<(), HandshakeError> {
         self.check_local(local)?;
-        let static_static = self.static_static()?;
+        let static_static = self.static_static(local)?;
         let ephemeral_public = ephemeral.public_key();
 
         let chaining_key = kdf1(&local.initial_chaining_key, ephemeral_public.as_bytes());
@@ -383,7 +388,7 @@ impl PeerHandshake {
         if init.initiator_static != self.remote {
             return Err(HandshakeError::WrongPeer);
         }
-        let (chaining_key, key) = kdf2(&init.chaining_key, self.static_static()?.as_ref());
+        let (chaining_key, key) = kdf2(&init.chaining_key, self.static_static(local)?.as_ref());
         let mut timestamp = [0u8; Tai64N::LEN];
         aead_open(
             &key,
