@@ -101,13 +101,20 @@ start_impl wgxdp "$ns" "$dif" "$empty"
 pid="$(pid_in "$ns")"
 sleep 1
 rss0="$(rss_kib "$pid")"
-for n in $peers; do
-    conf "$n" "$out/wgxdp-$n.conf"
+# timed_setconf IF N NAME: writes OUT/NAME-N.conf with N peers, times `wg setconf` of it on IF, checks that
+# `wg show IF dump` then lists N peers, and sets t to the seconds it took.
+timed_setconf() {
+    local conf_file="$out/$3-$2.conf" t0 listed
+    conf "$2" "$conf_file"
     t0="$(now)"
-    wg setconf "$dif" "$out/wgxdp-$n.conf"
+    wg setconf "$1" "$conf_file"
     t="$(elapsed "$t0")"
-    listed=$(($(wg show "$dif" dump | wc -l) - 1))
-    ((listed == n)) || fail "wg show $dif dump lists $listed peers after setconf of $n"
+    listed=$(($(wg show "$1" dump | wc -l) - 1))
+    ((listed == $2)) || fail "$3: wg show $1 dump lists $listed peers after setconf of $2"
+}
+
+for n in $peers; do
+    timed_setconf "$dif" "$n" wgxdp
     case $n in 50000) goal="<= 2 s" ;; 100000) goal="<= 5 s" ;; *) goal="-" ;; esac
     record "wgxdp wg setconf $n peers" "$t" s "$goal"
 done
@@ -224,12 +231,7 @@ if [[ -n "$go_peers" ]] && command -v wireguard-go >/dev/null; then
     sleep 1
     grss0="$(rss_kib "$gpid")"
     for n in $go_peers; do
-        conf "$n" "$out/go-$n.conf"
-        t0="$(now)"
-        wg setconf "$gif" "$out/go-$n.conf"
-        t="$(elapsed "$t0")"
-        listed=$(($(wg show "$gif" dump | wc -l) - 1))
-        ((listed == n)) || fail "wireguard-go lists $listed peers after setconf of $n"
+        timed_setconf "$gif" "$n" go
         record "wireguard-go wg setconf $n peers" "$t" s "-"
     done
     sleep 2

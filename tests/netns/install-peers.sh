@@ -4,8 +4,8 @@
 #
 #   tests/netns/install-peers.sh [--bench]
 #
-# Always: wireguard-tools (wg), wireguard-go, iperf3, iproute2, jq, ping, ethtool, python3, nftables from Debian, and
-# boringtun-cli from crates.io into a cache directory (target/tools by default), so repeated runs and CI do not
+# Always: the Debian packages of `cargo xtask install` (xtask/src/install.rs: wireguard-tools, wireguard-go, iperf3,
+# iproute2, jq, ping, ethtool, python3, nftables, the build tools), and boringtun-cli from crates.io into a cache directory (target/tools by default), so repeated runs and CI do not
 # rebuild it.
 # With --bench also:
 #   - GotaTun (Mullvad's), crate gotatun-cli 0.10.2 (binary `gotatun`), from crates.io into the same cache;
@@ -28,28 +28,9 @@ done
 
 say() { echo "install-peers: $*" >&2; }
 
-need_apt=()
-command -v wg >/dev/null 2>&1 || need_apt+=(wireguard-tools)
-command -v wireguard-go >/dev/null 2>&1 || need_apt+=(wireguard-go)
-command -v iperf3 >/dev/null 2>&1 || need_apt+=(iperf3)
-command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
-command -v jq >/dev/null 2>&1 || need_apt+=(jq)
-command -v ping >/dev/null 2>&1 || need_apt+=(iputils-ping)
-command -v ethtool >/dev/null 2>&1 || need_apt+=(ethtool)
-command -v python3 >/dev/null 2>&1 || need_apt+=(python3)
-# nft: the NAT router of t_selftest.sh's NAT check.
-command -v nft >/dev/null 2>&1 || need_apt+=(nftables)
-if ((${#need_apt[@]})); then
-    if [[ $(id -u) -ne 0 ]]; then
-        say "need root to apt-get install ${need_apt[*]}"
-        exit 1
-    fi
-    say "apt-get install ${need_apt[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need_apt[@]}"
-else
-    say "wg, wireguard-go, iperf3, ip, jq, ping, ethtool, python3, nft already present"
-fi
+# The Debian packages (wg, wireguard-go, iperf3, ip, jq, ping, ethtool, python3, nft, ...): the repository's one
+# install step, a no-op when everything is there.
+(cd "$repo" && cargo xtask install)
 
 # cargo_tool BINARY CRATE [VERSION]: cargo install CRATE into the cache unless BINARY is there already. A separate
 # target dir per crate keeps the build off the workspace's target lock.

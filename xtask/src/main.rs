@@ -1,5 +1,7 @@
 //! Project automation, so that every workflow is one command that works the same for a developer and for CI.
 //!
+//! `cargo xtask install` — the Debian packages and rustup components the rest needs, each only if missing
+//!                       (xtask/src/install.rs); `test`, `demo`, `bench` and `deb` run it first.
 //! `cargo xtask test`  — formatting, clippy with warnings as errors (benches included), every test of the
 //!                       workspace, a few seconds of every fuzz target, then the netns interop suite (tests/netns/,
 //!                       needs root: skipped loudly otherwise).
@@ -7,23 +9,33 @@
 //! `cargo xtask bench` — the side-by-side benchmark of wgxdp, wireguard-go, boringtun and bare veth (bench/run.sh);
 //!                       `--gateway [--quick]`: one gateway core under wgxdp-loadgen (bench/gateway/run.sh);
 //!                       `--flood`: handshake floods against each I/O path and wireguard-go (bench/flood/run.sh).
+//! `cargo xtask deb`   — target/debian/wgxdp_VERSION_amd64.deb (cargo-deb): binary, systemd units, man pages,
+//!                       completions (xtask/src/deb.rs).
+//! `cargo xtask licences [--check]` — docs/dependencies.md from `cargo metadata`; every licence in the allow
+//!                       list (xtask/src/licences.rs); `test` runs the check.
 //! `cargo xtask fuzz`  — every cargo-fuzz target of fuzz/ for 60 s (`--seconds N`, or name targets), on stable Rust.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod deb;
 mod fuzz;
+mod install;
+mod licences;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("test") => test(),
-        Some("demo") => demo(),
-        Some("bench") => bench(&args[1..]),
+        Some("install") => install::install(),
+        Some("test") => install::install().and_then(|()| test()),
+        Some("demo") => install::install().and_then(|()| demo()),
+        Some("bench") => install::install().and_then(|()| bench(&args[1..])),
+        Some("deb") => install::install().and_then(|()| deb::deb()),
+        Some("licences") => licences::licences(&args[1..]),
         Some("fuzz") => fuzz::Options::parse(&args[1..]).and_then(|options| fuzz::fuzz(&options)),
         _ => {
             eprintln!(
-                "usage: cargo xtask <test|demo|bench [--gateway|--flood] [bench/run.sh, bench/gateway/run.sh or bench/flood/run.sh options]|fuzz [--ci | --seconds N] [--write-seeds] [TARGET...]>"
+                "usage: cargo xtask <install|test|demo|deb|licences [--check]|bench [--gateway|--flood] [bench/run.sh, bench/gateway/run.sh or bench/flood/run.sh options]|fuzz [--ci | --seconds N] [--write-seeds] [TARGET...]>"
             );
             return ExitCode::from(2);
         }
@@ -53,6 +65,7 @@ fn cargo(step: &str, args: &[&str]) -> Result<(), String> {
 
 fn test() -> Result<(), String> {
     cargo("format", &["fmt", "--all", "--check"])?;
+    licences::check()?;
     let fuzz_manifest = repo_root().join("fuzz/Cargo.toml");
     let fuzz_manifest = fuzz_manifest.to_str().ok_or("non-UTF-8 repository path")?;
     cargo(
@@ -121,7 +134,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Namespaces, veth pairs and TUN devices need root; `id -u` avoids any unsafe libc call.
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

@@ -1,6 +1,9 @@
 //! The wireguard-go drop-in form, `wgxdp IFNAME`: start the daemon as a detached child,
 //! wait until it says the interface and UAPI socket are ready, then return.
 //!
+//! The child inherits the environment, so the `WGXDP_*` settings of `wgxdp up` (`WGXDP_IO`, `WGXDP_LINK`, ...)
+//! reach it; they are checked here first, so that a bad value is an error on the caller's terminal.
+//!
 //! Handshake over the child's stdout pipe: the child (`wgxdp up IFNAME --notify-ready`)
 //! writes exactly one line, `ready` or `error: MESSAGE`. EOF without a line means it died.
 //!
@@ -10,6 +13,7 @@
 //! Where no syslog listens, the parent says so on its own stderr before returning; with
 //! `LOG_LEVEL` set (as wireguard-go reads it) the child then inherits stderr.
 
+use crate::cli::UpArgs;
 use crate::logger;
 use std::fs::OpenOptions;
 use std::io::{self, BufRead, BufReader, Write};
@@ -34,6 +38,9 @@ pub fn run_detached(interface: &str, log_file: Option<&Path>) -> ExitCode {
 }
 
 fn spawn_and_wait(interface: &str, log_file: Option<&Path>) -> Result<(), String> {
+    // The child (`wgxdp up IFNAME`) reads the same WGXDP_* environment; a bad value is refused here, on the
+    // caller's stderr, rather than by a child whose stderr goes nowhere.
+    UpArgs::from_env(interface)?;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
     let mut command = Command::new(exe);
     command.args(["up", interface, "--notify-ready"]);

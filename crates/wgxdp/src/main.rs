@@ -16,6 +16,7 @@ mod cli;
 mod conn_limit;
 mod control;
 mod daemon;
+mod docs;
 mod error_chain;
 mod fault;
 mod handshake_queue;
@@ -43,7 +44,6 @@ mod xdp_setup;
 use clap::{CommandFactory, Parser};
 use cli::{Cli, Command, UpArgs};
 use control::ControlRequest;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -56,33 +56,37 @@ fn main() -> ExitCode {
         .log_file
         .clone()
         .or_else(|| std::env::var_os("WGXDP_LOG_FILE").map(PathBuf::from));
-    // WGXDP_METRICS is the environment form of --metrics, for wg-quick (which passes no options).
-    let env_metrics = match metrics_from_env() {
-        Ok(addr) => addr,
-        Err(e) => {
-            eprintln!("wgxdp: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
     match (cli.command, cli.interface) {
-        (Some(Command::Up(mut args)), _) => {
-            args.metrics = args.metrics.or(env_metrics);
-            up(&args)
-        }
+        (Some(Command::Up(args)), _) => up(&args),
         (Some(Command::Explain { interface, subject }), _) => {
             ask(&interface, &ControlRequest::Explain(subject))
         }
         (Some(Command::Stats { interface, json }), _) => {
             ask(&interface, &ControlRequest::Stats { json })
         }
+        (Some(Command::GenerateDocs(docs)), _) => match docs::generate(&docs.dir) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("wgxdp: {e}");
+                ExitCode::FAILURE
+            }
+        },
         // WG_PROCESS_FOREGROUND=1 is wireguard-go's environment switch for the same thing.
         (None, Some(interface))
             if cli.foreground
                 || std::env::var_os("WG_PROCESS_FOREGROUND").is_some_and(|v| v == "1") =>
         {
-            let mut args = UpArgs::for_interface(interface);
+            // The drop-in form's settings come from the environment (WGXDP_IO, WGXDP_LINK, ...).
+            let mut args = match UpArgs::from_env(&interface) {
+                Ok(args) => args,
+                Err(e) => {
+                    eprintln!("wgxdp: {interface}: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
             args.log_file = log_file;
-            args.metrics = cli.metrics.or(env_metrics);
+            // The drop-in's own --metrics wins over WGXDP_METRICS.
+            args.metrics = cli.metrics.or(args.metrics);
             up(&args)
         }
         (None, Some(interface)) => {
@@ -91,8 +95,9 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
             if let Some(addr) = cli.metrics {
-                // The detached daemon is `wgxdp up IFNAME`, which inherits the environment. Still one thread here.
-                std::env::set_var(METRICS_ENV, addr.to_string());
+                // The detached daemon is `wgxdp up IFNAME`, which reads WGXDP_METRICS from the environment it
+                // inherits. Still one thread here.
+                std::env::set_var("WGXDP_METRICS", addr.to_string());
             }
             background::run_detached(&interface, log_file.as_deref())
         }
@@ -100,23 +105,6 @@ fn main() -> ExitCode {
             let _ = Cli::command().print_help();
             ExitCode::from(2)
         }
-    }
-}
-
-/// The environment variable that stands for `--metrics`.
-const METRICS_ENV: &str = "WGXDP_METRICS";
-
-/// `WGXDP_METRICS=ADDR:PORT`, if set (empty: unset).
-fn metrics_from_env() -> anyhow::Result<Option<SocketAddr>> {
-    match std::env::var(METRICS_ENV) {
-        Ok(value) if value.trim().is_empty() => Ok(None),
-        Ok(value) => value.trim().parse().map(Some).map_err(|e| {
-            anyhow::anyhow!(
-                "{METRICS_ENV}={value:?}: not an ADDR:PORT such as 127.0.0.1:9586 or [::1]:9586 ({e})"
-            )
-        }),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => anyhow::bail!("{METRICS_ENV} is not UTF-8"),
     }
 }
 
