@@ -1,8 +1,10 @@
 //! Per-worker counters, kept by the pipeline (the device counts per reason, not per thread). Each worker owns one
 //! cache-line-aligned block and is its only writer; `stats` reads them from another thread.
 
-use std::fmt::Write as _;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
+use wgxdp_device::CounterInfo;
 
 /// One per-worker counter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,41 +112,140 @@ impl Counter {
         Counter::XskTxRingEmpty,
     ];
 
+    /// Name, help and kind: the one description of each counter, for the table, the JSON and `/metrics`.
+    pub const fn info(self) -> CounterInfo {
+        let c = CounterInfo::counter;
+        match self {
+            Counter::TunRxPackets => c(
+                "tun_rx_packets",
+                "Packets read from TUN (after splitting offloaded super-packets).",
+            ),
+            Counter::TunRxBytes => c(
+                "tun_rx_bytes",
+                "Bytes of the packets read from TUN.",
+            ),
+            Counter::TunTxPackets => c(
+                "tun_tx_packets",
+                "Packets written to TUN (every segment of a coalesced super-packet counted).",
+            ),
+            Counter::TunTxBytes => c(
+                "tun_tx_bytes",
+                "Bytes of the packets written to TUN.",
+            ),
+            Counter::TunBatches => c(
+                "tun_batches",
+                "Non-empty TUN reads.",
+            ),
+            Counter::TunWrites => c(
+                "tun_writes",
+                "TUN write calls (a coalesced super-packet is one).",
+            ),
+            Counter::UdpRxPackets => c(
+                "udp_rx_packets",
+                "Datagrams received on the worker's kernel UDP sockets (GRO super-datagrams counted per segment).",
+            ),
+            Counter::UdpRxBytes => c(
+                "udp_rx_bytes",
+                "Bytes of the datagrams received on the worker's kernel UDP sockets.",
+            ),
+            Counter::UdpTxPackets => c(
+                "udp_tx_packets",
+                "Datagrams the kernel UDP sockets accepted.",
+            ),
+            Counter::UdpTxBytes => c(
+                "udp_tx_bytes",
+                "Bytes of the batches handed to sendmmsg.",
+            ),
+            Counter::UdpBatches => c(
+                "udp_batches",
+                "Non-empty recvmmsg calls.",
+            ),
+            Counter::Polls => c(
+                "polls",
+                "Waits in epoll with a timeout (the worker had nothing to do).",
+            ),
+            Counter::Wakeups => c(
+                "wakeups",
+                "Waits that ended because something became ready (the rest timed out).",
+            ),
+            Counter::BusyRounds => c(
+                "busy_rounds",
+                "Rounds spent spinning on the backend's rings instead of sleeping.",
+            ),
+            Counter::Sleeps => c(
+                "sleeps",
+                "Times the worker blocked because nothing came within its spin time.",
+            ),
+            Counter::HandshakesQueued => c(
+                "handshakes_queued",
+                "Handshake messages a data path passed to the handshake thread.",
+            ),
+            Counter::HandshakeQueueFull => c(
+                "handshake_queue_full",
+                "Of those, dropped because the handshake queue was full.",
+            ),
+            Counter::IoErrors => c(
+                "io_errors",
+                "Packets lost to I/O errors (refused sends, failed TUN writes, unsplittable reads).",
+            ),
+            Counter::TxNoRoom => c(
+                "tx_no_room",
+                "Sealed-message slots the backend could not hand out even after a flush (ring or batch full): packets dropped.",
+            ),
+            Counter::XdpRxFrames => c(
+                "xdp_rx_frames",
+                "AF_XDP path: frames taken from the RX ring.",
+            ),
+            Counter::XdpRxBytes => c(
+                "xdp_rx_bytes",
+                "AF_XDP path: bytes of the frames taken from the RX ring (whole Ethernet frames).",
+            ),
+            Counter::XdpTxFrames => c(
+                "xdp_tx_frames",
+                "AF_XDP path: frames published on the TX ring.",
+            ),
+            Counter::XdpTxBytes => c(
+                "xdp_tx_bytes",
+                "AF_XDP path: bytes of the frames published on the TX ring (whole Ethernet frames).",
+            ),
+            Counter::XdpTxKicks => c(
+                "xdp_tx_kicks",
+                "AF_XDP path: sendto() kicks of the TX ring (the kernel asked for a wakeup).",
+            ),
+            Counter::XdpTxFallback => c(
+                "xdp_tx_fallback",
+                "AF_XDP path: sealed messages sent through the kernel socket instead (next hop unknown, endpoint not via the link, or too large for a frame).",
+            ),
+            Counter::XskRxDropped => c(
+                "xsk_rx_dropped",
+                "AF_XDP socket (kernel XDP_STATISTICS): received packets dropped for other reasons than a full or empty ring.",
+            ),
+            Counter::XskRxInvalidDescs => c(
+                "xsk_rx_invalid_descs",
+                "AF_XDP socket (kernel): invalid RX descriptors.",
+            ),
+            Counter::XskTxInvalidDescs => c(
+                "xsk_tx_invalid_descs",
+                "AF_XDP socket (kernel): invalid TX descriptors.",
+            ),
+            Counter::XskRxRingFull => c(
+                "xsk_rx_ring_full",
+                "AF_XDP socket (kernel): packets dropped because the RX ring was full.",
+            ),
+            Counter::XskRxFillRingEmpty => c(
+                "xsk_rx_fill_ring_empty_descs",
+                "AF_XDP socket (kernel): packets dropped because the fill ring was empty.",
+            ),
+            Counter::XskTxRingEmpty => c(
+                "xsk_tx_ring_empty_descs",
+                "AF_XDP socket (kernel): times the kernel found the TX ring empty.",
+            ),
+        }
+    }
+
     /// Stable snake_case name: JSON key and table row.
     pub const fn name(self) -> &'static str {
-        match self {
-            Counter::TunRxPackets => "tun_rx_packets",
-            Counter::TunRxBytes => "tun_rx_bytes",
-            Counter::TunTxPackets => "tun_tx_packets",
-            Counter::TunTxBytes => "tun_tx_bytes",
-            Counter::TunBatches => "tun_batches",
-            Counter::TunWrites => "tun_writes",
-            Counter::UdpRxPackets => "udp_rx_packets",
-            Counter::UdpRxBytes => "udp_rx_bytes",
-            Counter::UdpTxPackets => "udp_tx_packets",
-            Counter::UdpTxBytes => "udp_tx_bytes",
-            Counter::UdpBatches => "udp_batches",
-            Counter::Polls => "polls",
-            Counter::Wakeups => "wakeups",
-            Counter::BusyRounds => "busy_rounds",
-            Counter::Sleeps => "sleeps",
-            Counter::HandshakesQueued => "handshakes_queued",
-            Counter::HandshakeQueueFull => "handshake_queue_full",
-            Counter::IoErrors => "io_errors",
-            Counter::TxNoRoom => "tx_no_room",
-            Counter::XdpRxFrames => "xdp_rx_frames",
-            Counter::XdpRxBytes => "xdp_rx_bytes",
-            Counter::XdpTxFrames => "xdp_tx_frames",
-            Counter::XdpTxBytes => "xdp_tx_bytes",
-            Counter::XdpTxKicks => "xdp_tx_kicks",
-            Counter::XdpTxFallback => "xdp_tx_fallback",
-            Counter::XskRxDropped => "xsk_rx_dropped",
-            Counter::XskRxInvalidDescs => "xsk_rx_invalid_descs",
-            Counter::XskTxInvalidDescs => "xsk_tx_invalid_descs",
-            Counter::XskRxRingFull => "xsk_rx_ring_full",
-            Counter::XskRxFillRingEmpty => "xsk_rx_fill_ring_empty_descs",
-            Counter::XskTxRingEmpty => "xsk_tx_ring_empty_descs",
-        }
+        self.info().name
     }
 }
 
@@ -212,13 +313,16 @@ impl WorkerSnapshot {
         }
         self
     }
+}
 
-    /// `"name":value` pairs, comma-separated, in [`Counter::ALL`] order.
-    pub fn write_json_fields(&self, out: &mut String) {
-        for (i, c) in Counter::ALL.iter().enumerate() {
-            let sep = if i == 0 { "" } else { "," };
-            let _ = write!(out, "{sep}\"{}\":{}", c.name(), self.get(*c));
+/// One JSON object: `{"tun_rx_packets":..,...}`, every counter by name in [`Counter::ALL`] order.
+impl Serialize for WorkerSnapshot {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(COUNTERS))?;
+        for counter in Counter::ALL {
+            map.serialize_entry(counter.name(), &self.get(counter))?;
         }
+        map.end()
     }
 }
 
@@ -239,11 +343,10 @@ mod tests {
         let double = snap.plus(&snap);
         assert_eq!(double.get(Counter::TunRxPackets), 6);
         assert_eq!(double.get(Counter::IoErrors), 2);
-        let mut json = String::new();
-        snap.write_json_fields(&mut json);
-        assert!(json.starts_with("\"tun_rx_packets\":3,"), "{json}");
+        let json = serde_json::to_string(&snap).unwrap();
+        assert!(json.starts_with("{\"tun_rx_packets\":3,"), "{json}");
         assert!(json.contains("\"io_errors\":1,"), "{json}");
-        assert!(json.ends_with("\"xsk_tx_ring_empty_descs\":0"), "{json}");
+        assert!(json.ends_with("\"xsk_tx_ring_empty_descs\":0}"), "{json}");
         assert_eq!(json.matches(':').count(), COUNTERS);
     }
 }

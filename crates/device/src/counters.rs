@@ -1,8 +1,12 @@
 //! Device counters: atomics updated by the data path, and a plain snapshot ([`Counters`]) for `stats`.
 
-use core::fmt::Write as _;
 use core::sync::atomic::{AtomicU64, Ordering};
+use core::time::Duration;
 
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use crate::device_counter::DeviceCounter;
 use crate::drop_reason::DropReason;
 
 /// Live counters of one device. Relaxed atomics: each is an independent statistic.
@@ -115,7 +119,7 @@ impl RxTally {
 }
 
 /// Counters of one peer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PeerCounters {
     /// The peer's public key, base64.
     pub public_key: String,
@@ -125,6 +129,11 @@ pub struct PeerCounters {
     pub tx_bytes: u64,
     /// Packets currently staged for the peer.
     pub staged: usize,
+    /// When the last handshake with the peer completed, on the caller's monotonic clock (`now` of the device
+    /// calls); `None` before the first. Not in the JSON (`stats --json` keeps its fields); `/metrics` turns it
+    /// into wall-clock seconds.
+    #[serde(skip)]
+    pub last_handshake: Option<Duration>,
 }
 
 /// A snapshot of the device counters: plain data for `wgxdp stats`.
@@ -165,6 +174,26 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// The value of one device-wide counter.
+    pub fn get(&self, counter: DeviceCounter) -> u64 {
+        match counter {
+            DeviceCounter::RxPackets => self.rx_packets,
+            DeviceCounter::RxBytes => self.rx_bytes,
+            DeviceCounter::TxPackets => self.tx_packets,
+            DeviceCounter::TxBytes => self.tx_bytes,
+            DeviceCounter::KeepalivesReceived => self.keepalives_received,
+            DeviceCounter::KeepalivesSent => self.keepalives_sent,
+            DeviceCounter::InitiationsSent => self.initiations_sent,
+            DeviceCounter::InitiationsReceived => self.initiations_received,
+            DeviceCounter::ResponsesSent => self.responses_sent,
+            DeviceCounter::ResponsesReceived => self.responses_received,
+            DeviceCounter::CookieRepliesSent => self.cookie_replies_sent,
+            DeviceCounter::CookieRepliesReceived => self.cookie_replies_received,
+            DeviceCounter::HandshakesCompleted => self.handshakes_completed,
+            DeviceCounter::Staged => self.staged,
+        }
+    }
+
     /// The count for one drop reason.
     pub fn dropped(&self, reason: DropReason) -> u64 {
         self.drops
@@ -177,49 +206,33 @@ impl Counters {
     pub fn total_dropped(&self) -> u64 {
         self.drops.iter().map(|&(_, n)| n).sum()
     }
+}
 
-    /// The counters as one JSON object: `{"rx_packets":..., ..., "drops":{"acl":3,...}, "peers":[...]}`.
-    /// Keys are the stable snake_case names; every value is a number except peer keys (base64 strings, which
-    /// never need escaping).
-    pub fn to_json(&self) -> String {
-        let mut out = String::from("{");
-        let scalars = [
-            ("rx_packets", self.rx_packets),
-            ("rx_bytes", self.rx_bytes),
-            ("tx_packets", self.tx_packets),
-            ("tx_bytes", self.tx_bytes),
-            ("keepalives_received", self.keepalives_received),
-            ("keepalives_sent", self.keepalives_sent),
-            ("initiations_sent", self.initiations_sent),
-            ("initiations_received", self.initiations_received),
-            ("responses_sent", self.responses_sent),
-            ("responses_received", self.responses_received),
-            ("cookie_replies_sent", self.cookie_replies_sent),
-            ("cookie_replies_received", self.cookie_replies_received),
-            ("handshakes_completed", self.handshakes_completed),
-            ("staged", self.staged),
-            ("dropped_total", self.total_dropped()),
-        ];
-        for (name, value) in scalars {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "\"{name}\":{value},");
+/// JSON: `{"rx_packets":..., ... (every [`DeviceCounter`]), "dropped_total":.., "drops":{"acl":3,...},
+/// "peers":[{"public_key":..,"rx_bytes":..,"tx_bytes":..,"staged":..}]}`. Keys are the stable snake_case names.
+impl Serialize for Counters {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(DeviceCounter::ALL.len() + 3))?;
+        for counter in DeviceCounter::ALL {
+            map.serialize_entry(counter.name(), &self.get(counter))?;
         }
-        out.push_str("\"drops\":{");
-        for (i, (reason, n)) in self.drops.iter().enumerate() {
-            let sep = if i == 0 { "" } else { "," };
-            let _ = write!(out, "{sep}\"{}\":{n}", reason.name());
+        map.serialize_entry("dropped_total", &self.total_dropped())?;
+        map.serialize_entry("drops", &Drops(&self.drops))?;
+        map.serialize_entry("peers", &self.peers)?;
+        map.end()
+    }
+}
+
+/// The drops as one object keyed by reason name.
+struct Drops<'a>(&'a [(DropReason, u64)]);
+
+impl Serialize for Drops<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (reason, n) in self.0 {
+            map.serialize_entry(reason.name(), n)?;
         }
-        out.push_str("},\"peers\":[");
-        for (i, p) in self.peers.iter().enumerate() {
-            let sep = if i == 0 { "" } else { "," };
-            let _ = write!(
-                out,
-                "{sep}{{\"public_key\":\"{}\",\"rx_bytes\":{},\"tx_bytes\":{},\"staged\":{}}}",
-                p.public_key, p.rx_bytes, p.tx_bytes, p.staged
-            );
-        }
-        out.push_str("]}");
-        out
+        map.end()
     }
 }
 
@@ -238,16 +251,29 @@ mod tests {
             rx_bytes: 1,
             tx_bytes: 2,
             staged: 0,
+            last_handshake: Some(Duration::from_secs(1)),
         }]);
         assert_eq!(c.dropped(DropReason::Acl), 2);
         assert_eq!(c.total_dropped(), 2);
-        let json = c.to_json();
+        let json = serde_json::to_string(&c).unwrap();
         assert!(json.contains("\"acl\":2"), "{json}");
+        assert!(
+            json.contains("\"dropped_total\":2,\"drops\":{\"malformed\":0,"),
+            "{json}"
+        );
+        assert!(json.ends_with("\"staged\":0}]}"), "{json}");
         assert!(json.contains("\"rx_bytes\":148"), "{json}");
         assert!(json.contains("\"public_key\":\"abc=\""), "{json}");
         for reason in DropReason::ALL {
             assert!(json.contains(&format!("\"{}\":", reason.name())));
         }
+        for counter in DeviceCounter::ALL {
+            assert!(json.contains(&format!("\"{}\":", counter.name())));
+        }
+        assert!(
+            json.starts_with("{\"rx_packets\":0,\"rx_bytes\":148,"),
+            "{json}"
+        );
         assert!(json.starts_with('{') && json.ends_with('}'));
     }
 

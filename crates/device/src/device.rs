@@ -218,11 +218,19 @@ impl Device {
         let table = self.peers.load();
         let peers = table
             .iter()
-            .map(|entry| PeerCounters {
-                public_key: entry.peer.public.to_base64(),
-                rx_bytes: entry.peer.rx_bytes.load(Ordering::Relaxed),
-                tx_bytes: entry.peer.tx_bytes.load(Ordering::Relaxed),
-                staged: entry.peer.lock().staged.len(),
+            .map(|entry| {
+                // The peer's lock for two field reads; never across the base64 work.
+                let (staged, last_handshake) = {
+                    let st = entry.peer.lock();
+                    (st.staged.len(), st.last_handshake())
+                };
+                PeerCounters {
+                    public_key: entry.peer.public.to_base64(),
+                    rx_bytes: entry.peer.rx_bytes.load(Ordering::Relaxed),
+                    tx_bytes: entry.peer.tx_bytes.load(Ordering::Relaxed),
+                    staged,
+                    last_handshake,
+                }
             })
             .collect();
         self.counters.snapshot(peers)

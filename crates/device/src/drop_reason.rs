@@ -2,6 +2,8 @@
 
 use core::fmt;
 
+use crate::counter_info::CounterInfo;
+
 /// Every reason a packet (in either direction) can be dropped. Each has its own counter in
 /// [`crate::Counters`] and a stable snake_case [`name`](DropReason::name) for scripts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -100,9 +102,10 @@ impl DropReason {
     }
 }
 
-impl fmt::Display for DropReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl DropReason {
+    /// What the reason means, in words (also its `Display`).
+    pub const fn help(self) -> &'static str {
+        match self {
             DropReason::Malformed => "malformed message",
             DropReason::BadMac => "handshake message with a bad mac1",
             DropReason::UnknownIndex => "unknown receiver index",
@@ -121,7 +124,18 @@ impl fmt::Display for DropReason {
             DropReason::CookieReplyInvalid => "invalid cookie reply",
             DropReason::InvalidInnerPacket => "not a valid inner IP packet",
             DropReason::SealFailed => "transport message could not be sealed",
-        })
+        }
+    }
+
+    /// Name, help and kind, as every counter set describes its members.
+    pub const fn info(self) -> CounterInfo {
+        CounterInfo::counter(self.name(), self.help())
+    }
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.help())
     }
 }
 

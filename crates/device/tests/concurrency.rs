@@ -49,7 +49,7 @@ fn workers_and_control_plane_run_concurrently() {
                     common::set_request(&format!("public_key={key}\nallowed_ip=172.16.{i}.0/24\n"));
                 b.apply_set(&add, now, &mut rng).unwrap();
                 let _ = b.get_state(now, wall);
-                let _ = b.counters().to_json();
+                let _ = serde_json::to_string(&b.counters());
                 let _ = b.explain_all();
                 let remove = common::set_request(&format!("public_key={key}\nremove=true\n"));
                 b.apply_set(&remove, now, &mut rng).unwrap();

@@ -2,6 +2,8 @@
 
 use core::time::Duration;
 
+use serde::Serialize;
+
 /// Counts of a finished run.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Summary {
@@ -33,19 +35,40 @@ impl Summary {
     }
 
     /// `{"sent":..,"errors":..,"batches":..,"duration_s":..,"achieved_pps":..,"target_pps":..,"sockets":..,"pool":..}`
+    /// (seconds to the millisecond, the rate to a tenth).
     pub fn to_json(&self) -> String {
-        format!(
-            "{{\"sent\":{},\"errors\":{},\"batches\":{},\"duration_s\":{:.3},\"achieved_pps\":{:.1},\"target_pps\":{},\"sockets\":{},\"pool\":{}}}",
-            self.sent,
-            self.errors,
-            self.batches,
-            self.duration.as_secs_f64(),
-            self.achieved_pps(),
-            self.target_pps,
-            self.sockets,
-            self.pool
-        )
+        let json = SummaryJson {
+            sent: self.sent,
+            errors: self.errors,
+            batches: self.batches,
+            duration_s: round_to(self.duration.as_secs_f64(), 1000.0),
+            achieved_pps: round_to(self.achieved_pps(), 10.0),
+            target_pps: self.target_pps,
+            sockets: self.sockets,
+            pool: self.pool,
+        };
+        // Numbers only: serializing them cannot fail; were it ever to, say so in JSON.
+        serde_json::to_string(&json)
+            .unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
     }
+}
+
+/// The printed form of a [`Summary`].
+#[derive(Serialize)]
+struct SummaryJson {
+    sent: u64,
+    errors: u64,
+    batches: u64,
+    duration_s: f64,
+    achieved_pps: f64,
+    target_pps: u64,
+    sockets: usize,
+    pool: usize,
+}
+
+/// `value` rounded to `1 / per` (e.g. `per` = 1000: milliseconds of seconds).
+fn round_to(value: f64, per: f64) -> f64 {
+    (value * per).round() / per
 }
 
 #[cfg(test)]
@@ -65,7 +88,7 @@ mod tests {
         };
         assert_eq!(
             summary.to_json(),
-            "{\"sent\":400,\"errors\":2,\"batches\":399,\"duration_s\":2.000,\"achieved_pps\":200.0,\"target_pps\":200,\"sockets\":64,\"pool\":4096}"
+            "{\"sent\":400,\"errors\":2,\"batches\":399,\"duration_s\":2.0,\"achieved_pps\":200.0,\"target_pps\":200,\"sockets\":64,\"pool\":4096}"
         );
         assert_eq!(Summary::default().achieved_pps(), 0.0);
     }

@@ -6,6 +6,7 @@
 
 use crate::xdp_cpus::{parse_cpu_list, CpuList};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Largest worker count accepted; more threads than this only add contention on one device.
@@ -31,6 +32,9 @@ pub struct Cli {
     /// `WGXDP_LOG_FILE` does the same.
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+    /// Drop-in form: serve the counters at http://ADDR:PORT/metrics (Prometheus); `WGXDP_METRICS` does the same.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub metrics: Option<SocketAddr>,
     /// Interface to create, wireguard-go style: returns once it is ready and keeps serving in
     /// the background (what wg-quick expects from WG_QUICK_USERSPACE_IMPLEMENTATION).
     #[arg(value_name = "IFNAME")]
@@ -133,6 +137,10 @@ pub struct UpArgs {
     /// Append the log to this file (the detached form logs to syslog otherwise; the foreground form to stderr).
     #[arg(long, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
+    /// Serve the counters in OpenMetrics/Prometheus text at http://ADDR:PORT/metrics (off by default;
+    /// `WGXDP_METRICS=ADDR:PORT` does the same). Anyone who can reach it reads every peer's key and counters.
+    #[arg(long, value_name = "ADDR:PORT", env = "WGXDP_METRICS")]
+    pub metrics: Option<SocketAddr>,
     /// CPUs to pin workers to, in order (worker i to entry i): `0,2,4-7`.
     #[arg(long, value_name = "LIST", env = "WGXDP_CPUS", value_parser = parse_cpu_list)]
     pub cpus: Option<CpuList>,
@@ -176,6 +184,7 @@ pub const ENV_SETTINGS: &[&str] = &[
     "WGXDP_XDP_MODE",
     "WGXDP_XDP_REPLACE",
     "WGXDP_XDP_ALLOW_SOURCE",
+    "WGXDP_METRICS",
     "WGXDP_CPUS",
     "WGXDP_MTU",
     "WGXDP_WATCHDOG_SECS",
@@ -237,6 +246,7 @@ impl UpArgs {
             xdp_replace: false,
             xdp_allow_source: Vec::new(),
             log_file: None,
+            metrics: None,
             cpus: None,
             mtu: 1420,
             watchdog_secs: crate::watchdog::DEFAULT_LIMIT_SECS,

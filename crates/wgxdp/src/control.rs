@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::IpAddr;
 use std::os::unix::net::UnixStream;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 use wgxdp_device::PublicKey;
 
@@ -28,6 +28,54 @@ use wgxdp_device::PublicKey;
 pub const MAX_REQUEST_LINE: usize = 256;
 /// How long the client waits for the daemon's answer.
 const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What went wrong with a control request, on either side.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    /// Not a command the daemon knows.
+    #[error("unknown command {0:?}")]
+    UnknownCommand(String),
+    /// `stats` with an argument.
+    #[error("stats takes no argument")]
+    StatsArgument,
+    /// The request could not be read.
+    #[error("cannot read request: {0}")]
+    ReadRequest(#[source] io::Error),
+    /// No newline within [`MAX_REQUEST_LINE`] bytes.
+    #[error("request must be one line of at most {MAX_REQUEST_LINE} bytes")]
+    RequestLine,
+    /// `explain KEY` for a key that is no peer's.
+    #[error("no peer with public key {0}")]
+    NoPeer(String),
+    /// `explain X` where X is neither an address nor a key.
+    #[error("{0:?} is neither an IP address nor a base64 public key")]
+    BadSubject(String),
+    /// Nothing listens on the control socket.
+    #[error("no wgxdp daemon answers on {} ({source}); is the interface up?", path.display())]
+    NoDaemon {
+        /// The control socket.
+        path: PathBuf,
+        /// Why the connection failed.
+        source: io::Error,
+    },
+    /// The control socket could not be connected to for another reason.
+    #[error("cannot connect to {}: {source}", path.display())]
+    Connect {
+        /// The control socket.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The exchange failed half-way.
+    #[error("talking to the daemon: {0}")]
+    Io(#[source] io::Error),
+    /// The daemon answered with an error.
+    #[error("{0}")]
+    Daemon(String),
+    /// The daemon's answer was not one of the protocol's.
+    #[error("malformed answer from the daemon")]
+    Malformed,
+}
 
 /// A parsed control request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -43,7 +91,7 @@ pub enum ControlRequest {
 
 impl ControlRequest {
     /// Parses one request line (without its newline).
-    pub fn parse(line: &str) -> Result<Self, String> {
+    pub fn parse(line: &str) -> Result<Self, ControlError> {
         let line = line.trim_end_matches('\r');
         let (command, argument) = match line.split_once(' ') {
             Some((c, a)) => (c, Some(a.trim())),
@@ -54,8 +102,8 @@ impl ControlRequest {
             ("stats-json", None) => Ok(Self::Stats { json: true }),
             ("explain", None) | ("explain", Some("")) => Ok(Self::Explain(None)),
             ("explain", Some(arg)) => Ok(Self::Explain(Some(arg.to_owned()))),
-            ("stats" | "stats-json", Some(_)) => Err("stats takes no argument".into()),
-            _ => Err(format!("unknown command {command:?}")),
+            ("stats" | "stats-json", Some(_)) => Err(ControlError::StatsArgument),
+            _ => Err(ControlError::UnknownCommand(command.to_owned())),
         }
     }
 
@@ -72,35 +120,32 @@ impl ControlRequest {
 
 /// Server side: answers one connection.
 pub fn handle_connection(shared: &Shared, stream: UnixStream) {
-    let answer = match read_request(&stream).and_then(|line| ControlRequest::parse(&line)) {
-        Ok(request) => execute(shared, &request),
-        Err(message) => Err(message),
-    };
+    let answer = read_request(&stream)
+        .and_then(|line| ControlRequest::parse(&line))
+        .and_then(|request| execute(shared, &request));
     let text = match answer {
         Ok(body) => format!("ok\n{body}"),
-        Err(message) => format!("error {}\n", message.replace('\n', " ")),
+        Err(e) => format!("error {}\n", e.to_string().replace('\n', " ")),
     };
     let mut stream = stream;
     let _ = stream.write_all(text.as_bytes());
 }
 
 /// Reads the request line, bounded.
-fn read_request(stream: &UnixStream) -> Result<String, String> {
+fn read_request(stream: &UnixStream) -> Result<String, ControlError> {
     let mut line = String::new();
     let limited = stream.take(MAX_REQUEST_LINE as u64);
     BufReader::new(limited)
         .read_line(&mut line)
-        .map_err(|e| format!("cannot read request: {e}"))?;
+        .map_err(ControlError::ReadRequest)?;
     match line.strip_suffix('\n') {
         Some(l) => Ok(l.to_owned()),
-        None => Err(format!(
-            "request must be one line of at most {MAX_REQUEST_LINE} bytes"
-        )),
+        None => Err(ControlError::RequestLine),
     }
 }
 
 /// The body answering `request`.
-pub fn execute(shared: &Shared, request: &ControlRequest) -> Result<String, String> {
+pub fn execute(shared: &Shared, request: &ControlRequest) -> Result<String, ControlError> {
     match request {
         ControlRequest::Stats { json: true } => Ok(StatsReport::collect(shared).to_json() + "\n"),
         ControlRequest::Stats { json: false } => Ok(StatsReport::collect(shared).to_table()),
@@ -127,7 +172,7 @@ fn explain_all(shared: &Shared) -> String {
     out
 }
 
-fn explain_one(shared: &Shared, subject: &str) -> Result<String, String> {
+fn explain_one(shared: &Shared, subject: &str) -> Result<String, ControlError> {
     if let Ok(addr) = subject.parse::<IpAddr>() {
         return Ok(shared.device.explain_address(addr).to_string());
     }
@@ -143,40 +188,42 @@ fn explain_one(shared: &Shared, subject: &str) -> Result<String, String> {
             .device
             .explain_peer(&key)
             .map(|p| p.to_string())
-            .ok_or_else(|| format!("no peer with public key {subject}")),
-        Err(_) => Err(format!(
-            "{subject:?} is neither an IP address nor a base64 public key"
-        )),
+            .ok_or_else(|| ControlError::NoPeer(subject.to_owned())),
+        Err(_) => Err(ControlError::BadSubject(subject.to_owned())),
     }
 }
 
 /// Client side: sends `request` to the daemon serving `path`, returns the body on `ok`.
-pub fn request(path: &Path, request: &ControlRequest) -> Result<String, String> {
-    let mut stream = UnixStream::connect(path).map_err(|e| match e.kind() {
-        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => format!(
-            "no wgxdp daemon answers on {} ({e}); is the interface up?",
-            path.display()
-        ),
-        _ => format!("cannot connect to {}: {e}", path.display()),
+pub fn request(path: &Path, request: &ControlRequest) -> Result<String, ControlError> {
+    let mut stream = UnixStream::connect(path).map_err(|source| match source.kind() {
+        io::ErrorKind::NotFound | io::ErrorKind::ConnectionRefused => ControlError::NoDaemon {
+            path: path.to_owned(),
+            source,
+        },
+        _ => ControlError::Connect {
+            path: path.to_owned(),
+            source,
+        },
     })?;
-    let io_err = |e: io::Error| format!("talking to the daemon: {e}");
     stream
         .set_read_timeout(Some(CLIENT_TIMEOUT))
-        .map_err(io_err)?;
+        .map_err(ControlError::Io)?;
     stream
         .set_write_timeout(Some(CLIENT_TIMEOUT))
-        .map_err(io_err)?;
+        .map_err(ControlError::Io)?;
     stream
         .write_all(request.to_line().as_bytes())
-        .map_err(io_err)?;
+        .map_err(ControlError::Io)?;
     let mut answer = String::new();
-    stream.read_to_string(&mut answer).map_err(io_err)?;
+    stream
+        .read_to_string(&mut answer)
+        .map_err(ControlError::Io)?;
     match answer.split_once('\n') {
         Some(("ok", body)) => Ok(body.to_owned()),
-        Some((status, _)) if status.starts_with("error ") => {
-            Err(status.trim_start_matches("error ").to_owned())
-        }
-        _ => Err("malformed answer from the daemon".into()),
+        Some((status, _)) if status.starts_with("error ") => Err(ControlError::Daemon(
+            status.trim_start_matches("error ").to_owned(),
+        )),
+        _ => Err(ControlError::Malformed),
     }
 }
 
@@ -193,18 +240,32 @@ mod tests {
             ControlRequest::Explain(Some("100.64.9.9".into())),
         ] {
             let line = req.to_line();
-            assert_eq!(ControlRequest::parse(line.trim_end_matches('\n')), Ok(req));
+            assert_eq!(
+                ControlRequest::parse(line.trim_end_matches('\n')).ok(),
+                Some(req)
+            );
         }
     }
 
     #[test]
     fn bad_requests_are_refused() {
-        assert!(ControlRequest::parse("").is_err());
-        assert!(ControlRequest::parse("reboot").is_err());
-        assert!(ControlRequest::parse("stats now").is_err());
+        assert!(matches!(
+            ControlRequest::parse(""),
+            Err(ControlError::UnknownCommand(c)) if c.is_empty()
+        ));
         assert_eq!(
-            ControlRequest::parse("explain "),
-            Ok(ControlRequest::Explain(None))
+            ControlRequest::parse("reboot")
+                .map_err(|e| e.to_string())
+                .err(),
+            Some("unknown command \"reboot\"".into())
+        );
+        assert!(matches!(
+            ControlRequest::parse("stats now"),
+            Err(ControlError::StatsArgument)
+        ));
+        assert_eq!(
+            ControlRequest::parse("explain ").ok(),
+            Some(ControlRequest::Explain(None))
         );
     }
 }

@@ -21,11 +21,12 @@ use crate::watchdog::Watchdog;
 use crate::worker::{Backend, Worker};
 use crate::xdp_setup::{self, IoPlan, XdpStart};
 use crate::{
-    control, handshake_rx, handshake_workers, log_error, log_info, log_warn, timer_thread,
-    uapi_server, xdp_addresses,
+    control, error_chain, handshake_rx, handshake_workers, log_error, log_info, log_warn,
+    metrics_http, timer_thread, uapi_server, xdp_addresses,
 };
+use anyhow::Context as _;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::os::fd::AsFd;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -59,7 +60,8 @@ pub fn run_up(args: &UpArgs) -> ExitCode {
             log_error!("{}: stopped after a failure ({reason})", args.interface);
             ExitCode::FAILURE
         }
-        Err(message) => {
+        Err(e) => {
+            let message = error_chain::describe(&e);
             log_error!("{}: {message}", args.interface);
             notifier.failed(&message);
             if !args.notify_ready {
@@ -71,12 +73,20 @@ pub fn run_up(args: &UpArgs) -> ExitCode {
 }
 
 /// Starts everything, reports ready, serves until told to stop. Returns why it stopped.
-fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<Stopped, String> {
+fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> anyhow::Result<Stopped> {
     let name = args.interface.as_str();
     validate_interface_name(name)?;
     let plan = xdp_setup::plan(args)?;
+    // Bound before anything is created: a port in use fails the start at once, with its reason.
+    let metrics_listener = match args.metrics {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .with_context(|| format!("--metrics: cannot listen on {addr}"))?,
+        ),
+        None => None,
+    };
     // Before any thread exists, so every thread inherits the blocked mask.
-    let signals = block_stop_signals().map_err(|e| format!("cannot set up signals: {e}"))?;
+    let signals = block_stop_signals().context("cannot set up signals")?;
     let config = match &args.config {
         Some(path) => Some(load_config(path)?),
         None => None,
@@ -95,12 +105,12 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<Stoppe
         DYING_WAIT
     };
     let (uapi_listener, uapi_file) = SocketFile::bind(&uapi_path(name), patience)
-        .map_err(|e| format!("UAPI socket {}: {e}", uapi_path(name).display()))?;
+        .with_context(|| format!("UAPI socket {}", uapi_path(name).display()))?;
     let (control_listener, control_file) = SocketFile::bind(
         &control_path(name),
         deadline.saturating_duration_since(Instant::now()),
     )
-    .map_err(|e| format!("control socket {}: {e}", control_path(name).display()))?;
+    .with_context(|| format!("control socket {}", control_path(name).display()))?;
     let mut waited = !uapi_file.waited().is_zero() || !control_file.waited().is_zero();
     // A dying daemon's TUN outlives its socket files by up to a second; creating ours now would attach to it.
     waited |= wait_until_gone(name, deadline);
@@ -111,7 +121,7 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<Stoppe
     let mut tun_config = TunConfig::new(name);
     tun_config.mtu = args.mtu;
     tun_config.queues = workers;
-    let tun = TunDevice::open(&tun_config).map_err(|e| format!("cannot create TUN: {e}"))?;
+    let tun = TunDevice::open(&tun_config).context("cannot create TUN")?;
     let queues = tun.into_queues();
 
     let socket_options = UdpSocketOptions {
@@ -141,16 +151,14 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<Stoppe
             queues.len(),
             Watchdog::new(Duration::from_secs(u64::from(args.watchdog_secs))),
         )
-        .map_err(|e| format!("cannot create wake descriptors: {e}"))?,
+        .context("cannot create wake descriptors")?,
     );
     // The TUN itself, not its name here: it may move to another namespace and only its deletion ends us.
-    let first_queue = queues
-        .first()
-        .ok_or_else(|| "the TUN has no queue".to_owned())?;
+    let first_queue = queues.first().context("the TUN has no queue")?;
     let mut tun_watch = TunWatch::new(first_queue.as_fd(), &shared.device)
-        .map_err(|e| format!("cannot follow TUN {name}: {e}"))?;
+        .with_context(|| format!("cannot follow TUN {name}"))?;
     if let Some(request) = &config {
-        let warnings = apply_set(&shared, request).map_err(|e| format!("--config: {e}"))?;
+        let warnings = apply_set(&shared, request).context("--config")?;
         log_info!("{name}: configuration applied ({warnings} shadowing warning(s))");
     }
 
@@ -241,6 +249,22 @@ fn start_and_serve(args: &UpArgs, notifier: &mut ReadyNotifier) -> Result<Stoppe
         )
     })?;
 
+    if let Some(listener) = metrics_listener {
+        if let Ok(addr) = listener.local_addr() {
+            log_info!("{name}: metrics at http://{addr}/metrics");
+        }
+        let metrics_shared = Arc::clone(&shared);
+        threads.spawn("wgxdp-metrics".into(), move || {
+            serve(
+                "metrics",
+                listener,
+                metrics_shared,
+                metrics_http::LIMITS,
+                metrics_http::handle_connection,
+            )
+        })?;
+    }
+
     log_info!(
         "{name}: up: {} worker(s), MTU {}, UDP port {}, UAPI {}",
         shared.workers.len(),
@@ -311,7 +335,7 @@ impl Threads {
     }
 
     /// Starts a thread named `name` running `body`.
-    fn spawn<F>(&mut self, name: String, body: F) -> Result<(), String>
+    fn spawn<F>(&mut self, name: String, body: F) -> anyhow::Result<()>
     where
         F: FnOnce() + Send + 'static,
     {
@@ -323,7 +347,7 @@ impl Threads {
                 body();
                 let _ = done.send(me);
             })
-            .map_err(|e| format!("cannot start thread {name}: {e}"))?;
+            .with_context(|| format!("cannot start thread {name}"))?;
         self.handles.push((name, handle));
         Ok(())
     }
@@ -379,7 +403,7 @@ fn bind_udp(
     workers: usize,
     options: UdpSocketOptions,
     retry_until: Option<Instant>,
-) -> Result<LiveSockets, String> {
+) -> anyhow::Result<LiveSockets> {
     loop {
         match LiveSockets::bind(port, workers, options.clone()) {
             Ok(sockets) => return Ok(sockets),
@@ -389,7 +413,7 @@ fn bind_udp(
             {
                 std::thread::sleep(Duration::from_millis(50));
             }
-            Err(e) => return Err(format!("cannot bind UDP port {port}: {e}")),
+            Err(e) => return Err(e).with_context(|| format!("cannot bind UDP port {port}")),
         }
     }
 }
@@ -455,20 +479,19 @@ fn wait_for_stop(
 }
 
 /// Reads and parses a `wg setconf` file into the request that applies it.
-fn load_config(path: &std::path::Path) -> Result<SetRequest, String> {
+fn load_config(path: &std::path::Path) -> anyhow::Result<SetRequest> {
     let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-    let config = Config::parse(&text).map_err(|e| format!("config {}: {e}", path.display()))?;
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    let config = Config::parse(&text).with_context(|| format!("config {}", path.display()))?;
     config
         .to_set_request(ConfMode::Set, resolve)
-        .map_err(|e| format!("config {}: {e}", path.display()))
+        .with_context(|| format!("config {}", path.display()))
 }
 
 /// Resolves a config endpoint hostname (first address the system resolver returns).
-fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+fn resolve(host: &str, port: u16) -> std::io::Result<SocketAddr> {
     (host, port)
-        .to_socket_addrs()
-        .map_err(|e| e.to_string())?
+        .to_socket_addrs()?
         .next()
-        .ok_or_else(|| "no address".to_owned())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address"))
 }

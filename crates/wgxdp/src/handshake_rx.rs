@@ -14,7 +14,7 @@ use std::io;
 use std::os::fd::AsFd;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use wgxdp_device::{Destination, LocalAddr, Outbox, Screened};
+use wgxdp_device::{CounterInfo, Destination, LocalAddr, Outbox, Screened};
 use wgxdp_io_socket::{BatchUdpSocket, RecvBatch};
 
 /// Datagrams per recvmmsg; handshake messages are at most 148 bytes, but GRO may coalesce a burst of one source.
@@ -37,6 +37,41 @@ pub struct HandshakeRxStats {
     pub answered: AtomicU64,
     /// Dropped by the checks (bad mac1, ratelimited, unknown index, malformed...).
     pub dropped: AtomicU64,
+}
+
+/// The receiver's counters, in report order: the one list `stats` and `/metrics` show.
+pub const HANDSHAKE_COUNTERS: [CounterInfo; 5] = [
+    CounterInfo::counter("received", "Datagrams read from the handshake sockets."),
+    CounterInfo::counter(
+        "queued",
+        "Handshake messages admitted and queued for the handshake workers.",
+    ),
+    CounterInfo::counter(
+        "queue_full",
+        "Handshake messages admitted but dropped because the queue was full.",
+    ),
+    CounterInfo::counter(
+        "answered",
+        "Handshake messages answered with a cookie reply (or cookie replies consumed) without queueing.",
+    ),
+    CounterInfo::counter(
+        "dropped",
+        "Handshake messages dropped by the cheap checks (bad mac1, ratelimited, unknown index, malformed).",
+    ),
+];
+
+impl HandshakeRxStats {
+    /// The values of [`HANDSHAKE_COUNTERS`], in that order.
+    pub fn snapshot(&self) -> [u64; 5] {
+        [
+            &self.received,
+            &self.queued,
+            &self.queue_full,
+            &self.answered,
+            &self.dropped,
+        ]
+        .map(|c| c.load(Ordering::Relaxed))
+    }
 }
 
 /// Screens one handshake message and queues it if it earned Diffie-Hellman work; a cookie reply to send goes into

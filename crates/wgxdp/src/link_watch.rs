@@ -15,6 +15,7 @@
 //! a move between two checks), so the daemon follows within a second at worst and at once usually.
 
 use crate::{log_info, log_warn};
+use anyhow::Context as _;
 use nix::sched::CloneFlags;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use wgxdp_device::Device;
@@ -28,8 +29,8 @@ struct NetnsId {
 }
 
 impl NetnsId {
-    fn of(fd: BorrowedFd<'_>) -> Result<Self, String> {
-        let stat = nix::sys::stat::fstat(fd).map_err(|e| format!("fstat of a namespace: {e}"))?;
+    fn of(fd: BorrowedFd<'_>) -> anyhow::Result<Self> {
+        let stat = nix::sys::stat::fstat(fd).context("fstat of a namespace")?;
         Ok(Self {
             dev: stat.st_dev,
             ino: stat.st_ino,
@@ -63,16 +64,16 @@ impl std::fmt::Debug for TunWatch {
 
 impl TunWatch {
     /// Starts following the interface `tun` (a queue descriptor) is attached to; the device's MTU is set from it.
-    pub fn new(tun: BorrowedFd<'_>, device: &Device) -> Result<Self, String> {
+    pub fn new(tun: BorrowedFd<'_>, device: &Device) -> anyhow::Result<Self> {
         let tun = tun
             .try_clone_to_owned()
-            .map_err(|e| format!("cannot duplicate the TUN descriptor: {e}"))?;
+            .context("cannot duplicate the TUN descriptor")?;
         let (netns, mut monitor) = monitor_where(tun.as_fd())?;
-        let name = tun_name(tun.as_fd()).map_err(|e| format!("TUNGETIFF: {e}"))?;
+        let name = tun_name(tun.as_fd()).context("TUNGETIFF")?;
         let link = monitor
             .link_by_name(&name)
-            .map_err(|e| format!("looking up {name}: {e}"))?
-            .ok_or_else(|| format!("interface {name} not found in {netns}"))?;
+            .with_context(|| format!("looking up {name}"))?
+            .with_context(|| format!("interface {name} not found in {netns}"))?;
         let watch = Self {
             tun,
             netns,
@@ -141,12 +142,12 @@ impl TunWatch {
     }
 
     /// Re-opens the monitor where the interface is now and reads its state there.
-    fn relocate(&mut self, name: &str, device: &Device) -> Result<(), String> {
+    fn relocate(&mut self, name: &str, device: &Device) -> anyhow::Result<()> {
         let (netns, mut monitor) = monitor_where(self.tun.as_fd())?;
         let link = monitor
             .link_by_name(name)
-            .map_err(|e| format!("looking up {name} in {netns}: {e}"))?
-            .ok_or_else(|| format!("{name} not found in {netns}"))?;
+            .with_context(|| format!("looking up {name} in {netns}"))?
+            .with_context(|| format!("{name} not found in {netns}"))?;
         if netns != self.netns {
             log_info!(
                 "{}: interface moved from {} to {} (now {name}, index {}); following it there",
@@ -190,18 +191,18 @@ fn deleted(name: &str, error: &std::io::Error) -> String {
 
 /// The namespace the TUN is in now, and a link monitor opened there by a thread that enters it (a netlink socket
 /// belongs to the namespace it was created in; the daemon's own threads never change namespace).
-fn monitor_where(tun: BorrowedFd<'_>) -> Result<(NetnsId, LinkMonitor), String> {
-    let ns = tun_netns(tun).map_err(|e| format!("TUNGETDEVNETNS: {e}"))?;
+fn monitor_where(tun: BorrowedFd<'_>) -> anyhow::Result<(NetnsId, LinkMonitor)> {
+    let ns = tun_netns(tun).context("TUNGETDEVNETNS")?;
     let id = NetnsId::of(ns.as_fd())?;
     let monitor = std::thread::scope(|scope| {
         scope
             .spawn(|| {
                 nix::sched::setns(&ns, CloneFlags::CLONE_NEWNET)
-                    .map_err(|e| format!("entering {id}: {e}"))?;
-                LinkMonitor::open().map_err(|e| format!("link monitor in {id}: {e}"))
+                    .with_context(|| format!("entering {id}"))?;
+                LinkMonitor::open().with_context(|| format!("link monitor in {id}"))
             })
             .join()
-            .unwrap_or_else(|_| Err("the link monitor thread panicked".to_owned()))
+            .unwrap_or_else(|_| Err(anyhow::anyhow!("the link monitor thread panicked")))
     })?;
     Ok((id, monitor))
 }

@@ -1,20 +1,22 @@
-//! The daemon's log: one line per event, level and message, to one sink chosen at start-up:
+//! The daemon's log, installed as the `log` crate's backend: the daemon's own lines (the `log_*!` macros are
+//! `log::error!` and company) and every library crate's `log::` lines (io-xdp, datapath...) go to one sink
+//! chosen at start-up:
 //!
 //! - stderr (the foreground forms), with a UTC timestamp;
 //! - a file (`--log-file PATH`), appended, same lines;
 //! - syslog (the detached form `wgxdp IFNAME`, whose stderr goes nowhere): RFC 3164 datagrams on `/dev/log`,
 //!   which journald and rsyslog both read, facility `daemon`, tagged `wgxdp[PID]`.
 //!
-//! The level comes from `LOG_LEVEL` (as wireguard-go reads it): `silent`, `error`, `info` (default) or
+//! The level comes from `LOG_LEVEL` (as wireguard-go reads it): `silent`, `error`, `warn`, `info` (default) or
 //! `verbose`/`debug`. Each line is written with one call so concurrent threads do not interleave within a line.
 //! Logging is best effort: a sink that fails never takes the daemon down. A panic is logged too, so that no exit
 //! goes unexplained.
 
+use log::{Level, LevelFilter};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -23,70 +25,43 @@ pub const SYSLOG_SOCKET: &str = "/dev/log";
 /// syslog's `daemon` facility.
 const FACILITY_DAEMON: u8 = 3;
 
-/// How much is logged; higher logs more.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-#[repr(u8)]
-pub enum Level {
-    /// Nothing.
-    Silent = 0,
-    /// Failures only.
-    Error = 1,
-    /// Problems worth a look that do not stop the daemon.
-    Warn = 2,
-    /// Lifecycle events (start, stop, rebinds, config applied).
-    Info = 3,
-    /// Per-event detail (UAPI requests, rejected connections).
-    Debug = 4,
-}
-
-impl Level {
-    /// The syslog severity of the level.
-    fn severity(self) -> u8 {
-        match self {
-            Level::Silent | Level::Error => 3,
-            Level::Warn => 4,
-            Level::Info => 6,
-            Level::Debug => 7,
-        }
-    }
-
-    fn tag(self) -> &'static str {
-        match self {
-            Level::Silent => "",
-            Level::Error => "ERROR",
-            Level::Warn => "WARN",
-            Level::Info => "INFO",
-            Level::Debug => "DEBUG",
-        }
+/// The syslog severity of a level.
+fn severity(level: Level) -> u8 {
+    match level {
+        Level::Error => 3,
+        Level::Warn => 4,
+        Level::Info => 6,
+        Level::Debug | Level::Trace => 7,
     }
 }
 
-static MAX_LEVEL: AtomicU8 = AtomicU8::new(Level::Info as u8);
+/// The level's word in a line.
+fn tag(level: Level) -> &'static str {
+    match level {
+        Level::Error => "ERROR",
+        Level::Warn => "WARN",
+        Level::Info => "INFO",
+        Level::Debug | Level::Trace => "DEBUG",
+    }
+}
 
-/// Reads `LOG_LEVEL` once at start-up; unknown values keep the default (`info`).
+/// What `LOG_LEVEL` asks for; unknown values keep the default (`info`).
+fn filter_of(value: Option<&str>) -> LevelFilter {
+    match value {
+        Some("silent") => LevelFilter::Off,
+        Some("error") => LevelFilter::Error,
+        Some("warn") | Some("warning") => LevelFilter::Warn,
+        Some("verbose") | Some("debug") => LevelFilter::Debug,
+        _ => LevelFilter::Info,
+    }
+}
+
+/// Installs the backend with the level `LOG_LEVEL` asks for; called once at start-up, before any thread.
 pub fn init_from_env() {
-    let level = match std::env::var("LOG_LEVEL").as_deref() {
-        Ok("silent") => Level::Silent,
-        Ok("error") => Level::Error,
-        Ok("warn") | Ok("warning") => Level::Warn,
-        Ok("verbose") | Ok("debug") => Level::Debug,
-        _ => Level::Info,
-    };
-    MAX_LEVEL.store(level as u8, Ordering::Relaxed);
-    if log::set_logger(&BRIDGE).is_ok() {
-        log::set_max_level(match level {
-            Level::Silent => log::LevelFilter::Off,
-            Level::Error => log::LevelFilter::Error,
-            Level::Warn => log::LevelFilter::Warn,
-            Level::Info => log::LevelFilter::Info,
-            Level::Debug => log::LevelFilter::Debug,
-        });
+    let level = filter_of(std::env::var("LOG_LEVEL").ok().as_deref());
+    if log::set_logger(&BACKEND).is_ok() {
+        log::set_max_level(level);
     }
-}
-
-/// Whether a message at `level` would be written.
-pub fn enabled(level: Level) -> bool {
-    level != Level::Silent && level as u8 <= MAX_LEVEL.load(Ordering::Relaxed)
 }
 
 /// Where log lines go.
@@ -136,46 +111,33 @@ pub fn log_panics() {
     std::panic::set_hook(Box::new(move |info| {
         let thread = std::thread::current();
         let name = thread.name().unwrap_or("unnamed");
-        write(
-            Level::Error,
-            format_args!("thread {name} panicked: {info}; stopping the daemon (abort)"),
-        );
+        log::error!("thread {name} panicked: {info}; stopping the daemon (abort)");
         default(info);
         std::process::abort();
     }));
 }
 
-/// Forwards the `log` crate's records (the library crates log through it) into this log.
-struct Bridge;
+/// The `log` backend: every record at or above the level goes to the sink.
+struct Backend;
 
-impl log::Log for Bridge {
+impl log::Log for Backend {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        enabled(level_of(metadata.level()))
+        metadata.level() <= log::max_level()
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        write(level_of(record.level()), format_args!("{}", record.args()));
+        if self.enabled(record.metadata()) {
+            write(record.level(), *record.args());
+        }
     }
 
     fn flush(&self) {}
 }
 
-fn level_of(level: log::Level) -> Level {
-    match level {
-        log::Level::Error => Level::Error,
-        log::Level::Warn => Level::Warn,
-        log::Level::Info => Level::Info,
-        log::Level::Debug | log::Level::Trace => Level::Debug,
-    }
-}
+static BACKEND: Backend = Backend;
 
-static BRIDGE: Bridge = Bridge;
-
-/// Writes one line (use the `log_*!` macros).
-pub fn write(level: Level, args: std::fmt::Arguments<'_>) {
-    if !enabled(level) {
-        return;
-    }
+/// Writes one line to the sink.
+fn write(level: Level, args: std::fmt::Arguments<'_>) {
     // A failing sink must not take the daemon down: logging is best effort.
     match SINK.get().unwrap_or(&Sink::Stderr) {
         Sink::Stderr => {
@@ -205,14 +167,14 @@ fn line(level: Level, args: std::fmt::Arguments<'_>) -> String {
     format!(
         "{} {:<5} {}\n",
         utc_timestamp(SystemTime::now()),
-        level.tag(),
+        tag(level),
         args
     )
 }
 
 /// `<PRI>wgxdp[PID]: MESSAGE`: syslogd and journald stamp the time themselves.
 fn syslog_message(level: Level, pid: u32, args: std::fmt::Arguments<'_>) -> String {
-    let priority = FACILITY_DAEMON * 8 + level.severity();
+    let priority = FACILITY_DAEMON * 8 + severity(level);
     format!("<{priority}>wgxdp[{pid}]: {args}")
 }
 
@@ -245,18 +207,18 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (year, month, day)
 }
 
-/// Logs at error level.
+/// Logs at error level (through the `log` crate, like every other crate's lines).
 #[macro_export]
-macro_rules! log_error { ($($t:tt)*) => { $crate::logger::write($crate::logger::Level::Error, format_args!($($t)*)) }; }
+macro_rules! log_error { ($($t:tt)*) => { log::error!($($t)*) }; }
 /// Logs at warning level.
 #[macro_export]
-macro_rules! log_warn { ($($t:tt)*) => { $crate::logger::write($crate::logger::Level::Warn, format_args!($($t)*)) }; }
+macro_rules! log_warn { ($($t:tt)*) => { log::warn!($($t)*) }; }
 /// Logs at info level.
 #[macro_export]
-macro_rules! log_info { ($($t:tt)*) => { $crate::logger::write($crate::logger::Level::Info, format_args!($($t)*)) }; }
+macro_rules! log_info { ($($t:tt)*) => { log::info!($($t)*) }; }
 /// Logs at debug level.
 #[macro_export]
-macro_rules! log_debug { ($($t:tt)*) => { $crate::logger::write($crate::logger::Level::Debug, format_args!($($t)*)) }; }
+macro_rules! log_debug { ($($t:tt)*) => { log::debug!($($t)*) }; }
 
 #[cfg(test)]
 mod tests {
@@ -277,6 +239,16 @@ mod tests {
             syslog_message(Level::Warn, 7, format_args!("w")),
             "<28>wgxdp[7]: w"
         );
+    }
+
+    #[test]
+    fn lines_carry_time_level_and_message() {
+        let l = line(Level::Warn, format_args!("wg0: x"));
+        assert!(l.ends_with("Z WARN  wg0: x\n"), "{l:?}");
+        assert_eq!(filter_of(Some("silent")), LevelFilter::Off);
+        assert_eq!(filter_of(Some("verbose")), LevelFilter::Debug);
+        assert_eq!(filter_of(Some("nonsense")), LevelFilter::Info);
+        assert_eq!(filter_of(None), LevelFilter::Info);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod conn_limit;
 mod control;
 mod daemon;
 mod docs;
+mod error_chain;
 mod fault;
 mod handshake_queue;
 mod handshake_rx;
@@ -24,6 +25,8 @@ mod handshake_send;
 mod handshake_workers;
 mod link_watch;
 mod logger;
+mod metrics_http;
+mod metrics_registry;
 mod shared;
 mod signals;
 mod socket_file;
@@ -82,12 +85,19 @@ fn main() -> ExitCode {
                 }
             };
             args.log_file = log_file;
+            // The drop-in's own --metrics wins over WGXDP_METRICS.
+            args.metrics = cli.metrics.or(args.metrics);
             up(&args)
         }
         (None, Some(interface)) => {
             if let Err(e) = socket_file::validate_interface_name(&interface) {
                 eprintln!("wgxdp: {e}");
                 return ExitCode::FAILURE;
+            }
+            if let Some(addr) = cli.metrics {
+                // The detached daemon is `wgxdp up IFNAME`, which reads WGXDP_METRICS from the environment it
+                // inherits. Still one thread here.
+                std::env::set_var("WGXDP_METRICS", addr.to_string());
             }
             background::run_detached(&interface, log_file.as_deref())
         }

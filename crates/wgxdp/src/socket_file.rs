@@ -26,16 +26,25 @@ pub fn control_path(interface: &str) -> PathBuf {
     Path::new(CONTROL_DIR).join(format!("{interface}.ctl"))
 }
 
+/// Why an interface name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InterfaceNameError {
+    /// Empty or longer than the kernel's 15 bytes.
+    #[error("interface name {0:?} must be 1 to 15 bytes")]
+    Length(String),
+    /// `.`, `..`, a slash, a space or a control character.
+    #[error("interface name {0:?} contains invalid characters")]
+    Characters(String),
+}
+
 /// Checks an interface name before it is used in a path: the kernel limit (15 bytes) and no
 /// characters that would escape the socket directory.
-pub fn validate_interface_name(name: &str) -> Result<(), String> {
+pub fn validate_interface_name(name: &str) -> Result<(), InterfaceNameError> {
     if name.is_empty() || name.len() > 15 {
-        return Err(format!("interface name {name:?} must be 1 to 15 bytes"));
+        return Err(InterfaceNameError::Length(name.to_owned()));
     }
     if name == "." || name == ".." || name.bytes().any(|b| b == b'/' || b <= b' ' || b == 0x7f) {
-        return Err(format!(
-            "interface name {name:?} contains invalid characters"
-        ));
+        return Err(InterfaceNameError::Characters(name.to_owned()));
     }
     Ok(())
 }
@@ -143,11 +152,17 @@ mod tests {
     fn interface_names_are_checked() {
         assert!(validate_interface_name("wg0").is_ok());
         assert!(validate_interface_name("a-very-long-nam").is_ok());
-        assert!(validate_interface_name("a-very-long-name").is_err());
+        assert_eq!(
+            validate_interface_name("a-very-long-name"),
+            Err(InterfaceNameError::Length("a-very-long-name".into()))
+        );
         assert!(validate_interface_name("").is_err());
         assert!(validate_interface_name("../x").is_err());
         assert!(validate_interface_name("..").is_err());
-        assert!(validate_interface_name("a b").is_err());
+        assert_eq!(
+            validate_interface_name("a b").map_err(|e| e.to_string()),
+            Err("interface name \"a b\" contains invalid characters".into())
+        );
     }
 
     #[test]

@@ -1,10 +1,17 @@
-//! `wgxdp stats`: the daemon's counters as one JSON object or as a readable table.
+//! `wgxdp stats`: the daemon's counters as one JSON object (serde) or as a readable table; `/metrics` encodes
+//! the same report (`metrics_registry.rs`). Every counter set comes with its one list of names and help texts
+//! (`Counter::ALL`, `DeviceCounter::ALL`, `DropReason::ALL`, `HANDSHAKE_COUNTERS`, `SteerReason::ALL`), which
+//! all three walk.
 
+use crate::handshake_rx::HANDSHAKE_COUNTERS;
 use crate::shared::Shared;
 use crate::xdp_control::XdpReport;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use std::fmt::Write as _;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use wgxdp_datapath::{Counter, WorkerSnapshot};
-use wgxdp_device::Counters;
+use wgxdp_device::{Counters, DeviceCounter, PeerCounters};
 use wgxdp_io_xdp::SteerReason;
 
 /// Everything `stats` reports, read at one moment.
@@ -14,12 +21,14 @@ pub struct StatsReport {
     pub interface: String,
     /// UDP port bound.
     pub listen_port: u16,
-    /// Seconds since the daemon started.
-    pub uptime_secs: f64,
+    /// The daemon clock when read (time since the daemon started).
+    pub now: Duration,
+    /// The wall clock when read, to turn the daemon clock's times into dates.
+    pub wall: SystemTime,
     /// Admitted handshake messages waiting for the handshake workers.
     pub handshake_queue_depth: usize,
-    /// The slow path's screening: received, queued, queue_full, answered, dropped; and whether under load now.
-    pub handshakes: [(&'static str, u64); 5],
+    /// The handshake receiver's counters, in [`HANDSHAKE_COUNTERS`] order.
+    pub handshakes: [u64; HANDSHAKE_COUNTERS.len()],
     /// Whether the device is under load (cookie replies instead of handshakes without a valid mac2).
     pub under_load: bool,
     /// One entry per worker, by id.
@@ -33,28 +42,24 @@ pub struct StatsReport {
 impl StatsReport {
     /// Reads the counters now.
     pub fn collect(shared: &Shared) -> Self {
+        let now = shared.clock.now();
         Self {
             interface: shared.interface.clone(),
             listen_port: shared.sockets.bound_port(),
-            uptime_secs: shared.clock.now().as_secs_f64(),
+            now,
+            wall: SystemTime::now(),
             handshake_queue_depth: shared.handshakes.depth(),
-            handshakes: {
-                let h = &shared.handshake_rx;
-                let get =
-                    |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
-                [
-                    ("received", get(&h.received)),
-                    ("queued", get(&h.queued)),
-                    ("queue_full", get(&h.queue_full)),
-                    ("answered", get(&h.answered)),
-                    ("dropped", get(&h.dropped)),
-                ]
-            },
-            under_load: shared.handshakes.under_load(shared.clock.now()),
+            handshakes: shared.handshake_rx.snapshot(),
+            under_load: shared.handshakes.under_load(now),
             workers: shared.workers.iter().map(|w| w.snapshot()).collect(),
             device: shared.device.counters(),
             xdp: shared.xdp.get().map(|x| x.report()),
         }
+    }
+
+    /// Seconds since the daemon started.
+    pub fn uptime_secs(&self) -> f64 {
+        self.now.as_secs_f64()
     }
 
     /// Sum over the workers.
@@ -64,39 +69,19 @@ impl StatsReport {
             .fold(WorkerSnapshot::default(), |sum, w| sum.plus(w))
     }
 
-    /// `{"interface":..,"listen_port":..,"uptime_secs":..,"handshake_queue_depth":..,
-    /// "workers":[{"id":0,...}],"totals":{...},"device":{...}}`, plus `"xdp":{...}` on the AF_XDP path.
+    /// When the peer's last handshake completed, in seconds since the Unix epoch (`None`: never).
+    pub fn latest_handshake_unix_secs(&self, peer: &PeerCounters) -> Option<f64> {
+        let at = peer.last_handshake?;
+        let date = self.wall.checked_sub(self.now.saturating_sub(at))?;
+        date.duration_since(UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs_f64())
+    }
+
+    /// The report as one line of JSON.
     pub fn to_json(&self) -> String {
-        let mut out = String::new();
-        let _ = write!(
-            out,
-            "{{\"interface\":\"{}\",\"listen_port\":{},\"uptime_secs\":{:.3},\"handshake_queue_depth\":{},\"workers\":[",
-            json_safe(&self.interface),
-            self.listen_port,
-            self.uptime_secs,
-            self.handshake_queue_depth
-        );
-        for (id, w) in self.workers.iter().enumerate() {
-            let sep = if id == 0 { "" } else { "," };
-            let _ = write!(out, "{sep}{{\"id\":{id},");
-            w.write_json_fields(&mut out);
-            out.push('}');
-        }
-        out.push_str("],\"handshakes\":{");
-        for (name, value) in &self.handshakes {
-            let _ = write!(out, "\"{name}\":{value},");
-        }
-        let _ = write!(out, "\"under_load\":{}}}", self.under_load);
-        out.push_str(",\"totals\":{");
-        self.totals().write_json_fields(&mut out);
-        out.push_str("},\"device\":");
-        out.push_str(&self.device.to_json());
-        if let Some(xdp) = &self.xdp {
-            out.push_str(",\"xdp\":");
-            out.push_str(&xdp.to_json());
-        }
-        out.push('}');
-        out
+        // Serializing plain numbers and strings into a String cannot fail; were it ever to, say so in JSON.
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":{:?}}}", e.to_string()))
     }
 
     /// A table: one row per worker counter (workers as columns, then the total), then the
@@ -109,7 +94,7 @@ impl StatsReport {
             self.interface,
             self.listen_port,
             self.workers.len(),
-            self.uptime_secs,
+            self.uptime_secs(),
             self.handshake_queue_depth
         );
         out.push('\n');
@@ -127,8 +112,8 @@ impl StatsReport {
             let _ = writeln!(out, "{:>14}", totals.get(counter));
         }
         let _ = writeln!(out, "\nhandshakes (under load: {})", self.under_load);
-        for (name, value) in &self.handshakes {
-            let _ = writeln!(out, "  {name:<24}{value:>14}");
+        for (info, value) in HANDSHAKE_COUNTERS.iter().zip(self.handshakes) {
+            let _ = writeln!(out, "  {:<24}{value:>14}", info.name);
         }
         if let Some(xdp) = &self.xdp {
             let _ = writeln!(
@@ -157,23 +142,8 @@ impl StatsReport {
         }
         let d = &self.device;
         out.push_str("\ndevice\n");
-        for (name, value) in [
-            ("rx_packets", d.rx_packets),
-            ("rx_bytes", d.rx_bytes),
-            ("tx_packets", d.tx_packets),
-            ("tx_bytes", d.tx_bytes),
-            ("keepalives_received", d.keepalives_received),
-            ("keepalives_sent", d.keepalives_sent),
-            ("initiations_sent", d.initiations_sent),
-            ("initiations_received", d.initiations_received),
-            ("responses_sent", d.responses_sent),
-            ("responses_received", d.responses_received),
-            ("cookie_replies_sent", d.cookie_replies_sent),
-            ("cookie_replies_received", d.cookie_replies_received),
-            ("handshakes_completed", d.handshakes_completed),
-            ("staged", d.staged),
-        ] {
-            let _ = writeln!(out, "  {name:<24}{value:>14}");
+        for counter in DeviceCounter::ALL {
+            let _ = writeln!(out, "  {:<24}{:>14}", counter.name(), d.get(counter));
         }
         let _ = writeln!(out, "\ndrops (total {})", d.total_dropped());
         for (reason, n) in &d.drops {
@@ -193,9 +163,51 @@ impl StatsReport {
     }
 }
 
-/// Drops characters that would need JSON escaping (a valid interface name has none).
-fn json_safe(s: &str) -> String {
-    s.chars()
-        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
-        .collect()
+/// JSON: `{"interface":..,"listen_port":..,"uptime_secs":..,"handshake_queue_depth":..,"workers":[{"id":0,...}],
+/// "handshakes":{..,"under_load":..},"totals":{...},"device":{...}}`, plus `"xdp":{...}` on the AF_XDP path.
+impl Serialize for StatsReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("interface", &self.interface)?;
+        map.serialize_entry("listen_port", &self.listen_port)?;
+        // Milliseconds are plenty (and what the report always showed).
+        map.serialize_entry("uptime_secs", &(self.now.as_millis() as f64 / 1000.0))?;
+        map.serialize_entry("handshake_queue_depth", &self.handshake_queue_depth)?;
+        let workers: Vec<WorkerEntry<'_>> = self
+            .workers
+            .iter()
+            .enumerate()
+            .map(|(id, counters)| WorkerEntry { id, counters })
+            .collect();
+        map.serialize_entry("workers", &workers)?;
+        map.serialize_entry("handshakes", &Handshakes(self))?;
+        map.serialize_entry("totals", &self.totals())?;
+        map.serialize_entry("device", &self.device)?;
+        if let Some(xdp) = &self.xdp {
+            map.serialize_entry("xdp", xdp)?;
+        }
+        map.end()
+    }
+}
+
+/// `{"id":N, counters...}`.
+#[derive(Serialize)]
+struct WorkerEntry<'a> {
+    id: usize,
+    #[serde(flatten)]
+    counters: &'a WorkerSnapshot,
+}
+
+/// `{"received":..,...,"under_load":..}`.
+struct Handshakes<'a>(&'a StatsReport);
+
+impl Serialize for Handshakes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(HANDSHAKE_COUNTERS.len() + 1))?;
+        for (info, value) in HANDSHAKE_COUNTERS.iter().zip(self.0.handshakes) {
+            map.serialize_entry(info.name, &value)?;
+        }
+        map.serialize_entry("under_load", &self.0.under_load)?;
+        map.end()
+    }
 }

@@ -1,12 +1,13 @@
-//! The accept loop shared by the UAPI and control servers: non-blocking accept polled with a
-//! timeout (so a stop is noticed), a bound on concurrent connections, one short-lived thread
-//! per connection, read/write timeouts so a stalled client cannot hold its slot forever.
+//! The accept loop shared by the UAPI and control servers (Unix sockets) and the `/metrics` server (TCP):
+//! non-blocking accept polled with a timeout (so a stop is noticed), a bound on concurrent connections, one
+//! short-lived thread per connection, read/write timeouts so a stalled client cannot hold its slot forever.
 
 use crate::conn_limit::ConnLimit;
 use crate::shared::Shared;
 use crate::{log_debug, log_warn};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::io;
+use std::net::{TcpListener, TcpStream};
 use std::os::fd::AsFd;
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::Arc;
@@ -26,16 +27,69 @@ pub struct ServerLimits {
     pub write_timeout: Duration,
 }
 
+/// A listening socket the loop serves.
+pub trait Listener: AsFd {
+    /// What an accept hands out.
+    type Stream: Connection;
+    /// Accepts one connection (the listener is non-blocking).
+    fn accept_one(&self) -> io::Result<Self::Stream>;
+    /// Makes accepts non-blocking.
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()>;
+}
+
+/// An accepted connection: blocking I/O with timeouts from here on.
+pub trait Connection: Send + 'static {
+    /// Blocking, with these timeouts.
+    fn prepare(&self, limits: &ServerLimits) -> io::Result<()>;
+}
+
+impl Listener for UnixListener {
+    type Stream = UnixStream;
+    fn accept_one(&self) -> io::Result<UnixStream> {
+        self.accept().map(|(stream, _)| stream)
+    }
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        UnixListener::set_nonblocking(self, nonblocking)
+    }
+}
+
+impl Connection for UnixStream {
+    fn prepare(&self, limits: &ServerLimits) -> io::Result<()> {
+        self.set_nonblocking(false)?;
+        self.set_read_timeout(Some(limits.idle_timeout))?;
+        self.set_write_timeout(Some(limits.write_timeout))
+    }
+}
+
+impl Listener for TcpListener {
+    type Stream = TcpStream;
+    fn accept_one(&self) -> io::Result<TcpStream> {
+        self.accept().map(|(stream, _)| stream)
+    }
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        TcpListener::set_nonblocking(self, nonblocking)
+    }
+}
+
+impl Connection for TcpStream {
+    fn prepare(&self, limits: &ServerLimits) -> io::Result<()> {
+        self.set_nonblocking(false)?;
+        self.set_read_timeout(Some(limits.idle_timeout))?;
+        self.set_write_timeout(Some(limits.write_timeout))
+    }
+}
+
 /// Serves `listener` until the daemon stops, running `handle` for each connection in its own
 /// thread.
-pub fn serve<F>(
+pub fn serve<L, F>(
     name: &'static str,
-    listener: UnixListener,
+    listener: L,
     shared: Arc<Shared>,
     limits: ServerLimits,
     handle: F,
 ) where
-    F: Fn(&Shared, UnixStream) + Send + Sync + Clone + 'static,
+    L: Listener,
+    F: Fn(&Shared, L::Stream) + Send + Sync + Clone + 'static,
 {
     if let Err(e) = listener.set_nonblocking(true) {
         log_warn!("{}: {name} server: {e}", shared.interface);
@@ -58,8 +112,8 @@ pub fn serve<F>(
                 continue;
             }
         }
-        let stream = match listener.accept() {
-            Ok((stream, _)) => stream,
+        let stream = match listener.accept_one() {
+            Ok(stream) => stream,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) => {
                 log_debug!("{}: {name} accept: {e}", shared.interface);
@@ -73,7 +127,7 @@ pub fn serve<F>(
             );
             continue;
         };
-        if prepare(&stream, &limits).is_err() {
+        if stream.prepare(&limits).is_err() {
             continue;
         }
         let shared = Arc::clone(&shared);
@@ -88,11 +142,4 @@ pub fn serve<F>(
             log_warn!("{}: {name}: cannot spawn connection thread: {e}", "wgxdp");
         }
     }
-}
-
-/// Blocking I/O with timeouts on an accepted stream.
-fn prepare(stream: &UnixStream, limits: &ServerLimits) -> io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(limits.idle_timeout))?;
-    stream.set_write_timeout(Some(limits.write_timeout))
 }

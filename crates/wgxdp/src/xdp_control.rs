@@ -10,12 +10,15 @@
 //! `--xdp-allow-source`, only sources inside those prefixes are steered; the rest take the kernel path, where the
 //! host firewall sees them.
 
+use anyhow::Context as _;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use std::net::IpAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::sync::{Mutex, MutexGuard};
 use wgxdp_io_xdp::{
     AddressChange, AddressFollower, AttachMode, SourcePrefix, SteerConfig, SteerCounters,
-    SteerReason, XdpProgram, XskConfig, XskSocket,
+    SteerReason, XdpError, XdpProgram, XskConfig, XskSocket,
 };
 use wgxdp_uapi::AllowedIp;
 
@@ -24,29 +27,63 @@ fn queues_dir(link: &str) -> String {
     format!("/sys/class/net/{link}/queues")
 }
 
+/// Why `--link` or `--xdp-allow-source` is refused before anything is attached.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkOptionError {
+    /// A `--link` that cannot be an interface name (it would escape `/sys/class/net`).
+    #[error("{0:?} is not an interface name")]
+    NotAnInterfaceName(String),
+    /// Its queues could not be listed (most often: no such link).
+    #[error("link {link}: cannot list its queues: {source}")]
+    Queues {
+        /// The link.
+        link: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No `rx-N` queue at all.
+    #[error("link {0} reports no RX queue")]
+    NoRxQueue(String),
+    /// `--xdp-allow-source` that is no prefix.
+    #[error("{text:?} is not an IP prefix: {source}")]
+    NotAPrefix {
+        /// What was given.
+        text: String,
+        /// Why.
+        source: wgxdp_uapi::PrefixError,
+    },
+    /// A prefix the steering program cannot take.
+    #[error(transparent)]
+    Source(#[from] XdpError),
+}
+
 /// Number of RX queues of `link`.
-pub fn rx_queue_count(link: &str) -> Result<u32, String> {
+pub fn rx_queue_count(link: &str) -> Result<u32, LinkOptionError> {
     if link.is_empty() || link.contains('/') || link.starts_with('.') {
-        return Err(format!("{link:?} is not an interface name"));
+        return Err(LinkOptionError::NotAnInterfaceName(link.to_owned()));
     }
-    let entries = std::fs::read_dir(queues_dir(link))
-        .map_err(|e| format!("link {link}: cannot list its queues: {e}"))?;
+    let entries =
+        std::fs::read_dir(queues_dir(link)).map_err(|source| LinkOptionError::Queues {
+            link: link.to_owned(),
+            source,
+        })?;
     let count = entries
         .filter_map(Result::ok)
         .filter(|e| e.file_name().to_string_lossy().starts_with("rx-"))
         .count();
     match u32::try_from(count) {
-        Ok(0) | Err(_) => Err(format!("link {link} reports no RX queue")),
+        Ok(0) | Err(_) => Err(LinkOptionError::NoRxQueue(link.to_owned())),
         Ok(n) => Ok(n),
     }
 }
 
 /// `--xdp-allow-source PREFIX`: `ADDR/LEN` or a bare address (one host); host bits are cleared.
-pub fn parse_source_prefix(text: &str) -> Result<SourcePrefix, String> {
-    let prefix: AllowedIp = text
-        .parse()
-        .map_err(|e| format!("{text:?} is not an IP prefix: {e}"))?;
-    SourcePrefix::new(prefix.addr(), prefix.cidr()).map_err(|e| e.to_string())
+pub fn parse_source_prefix(text: &str) -> Result<SourcePrefix, LinkOptionError> {
+    let prefix: AllowedIp = text.parse().map_err(|source| LinkOptionError::NotAPrefix {
+        text: text.to_owned(),
+        source,
+    })?;
+    Ok(SourcePrefix::new(prefix.addr(), prefix.cidr())?)
 }
 
 /// What the steering program is loaded with for sockets of `config`: both families to `port`, only frames that
@@ -120,43 +157,53 @@ pub struct XdpReport {
     pub counters: Option<SteerCounters>,
 }
 
-impl XdpReport {
-    /// `{"link":..,"mode":..,"port":..,"queues":..,"local_addresses":[..],"allowed_sources":[..],"redirected":..,
-    /// "passed":..,"passed_by_reason":{..}}`.
-    pub fn to_json(&self) -> String {
-        let quoted = |items: Vec<String>| {
-            items
+/// JSON: `{"link":..,"mode":..,"port":..,"queues":..,"local_addresses":[..],"allowed_sources":[..]`, then, when
+/// the counters could be read, `"redirected":..,"passed":..,"passed_by_reason":{..}}` (every reason but
+/// `redirected`, by name).
+impl Serialize for XdpReport {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("link", &self.link)?;
+        map.serialize_entry("mode", self.mode)?;
+        map.serialize_entry("port", &self.port)?;
+        map.serialize_entry("queues", &self.queues)?;
+        map.serialize_entry(
+            "local_addresses",
+            &self
+                .local_addresses
                 .iter()
-                .map(|item| format!("\"{item}\""))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let mut out = format!(
-            "{{\"link\":\"{}\",\"mode\":\"{}\",\"port\":{},\"queues\":{},\"local_addresses\":[{}],\"allowed_sources\":[{}]",
-            self.link.replace(['"', '\\'], ""),
-            self.mode,
-            self.port,
-            self.queues,
-            quoted(self.local_addresses.iter().map(IpAddr::to_string).collect()),
-            quoted(self.allowed_sources.iter().map(SourcePrefix::to_string).collect()),
-        );
+                .map(IpAddr::to_string)
+                .collect::<Vec<_>>(),
+        )?;
+        map.serialize_entry(
+            "allowed_sources",
+            &self
+                .allowed_sources
+                .iter()
+                .map(SourcePrefix::to_string)
+                .collect::<Vec<_>>(),
+        )?;
         if let Some(c) = &self.counters {
-            out.push_str(&format!(
-                ",\"redirected\":{},\"passed\":{},\"passed_by_reason\":{{",
-                c.redirected(),
-                c.passed()
-            ));
-            let passed = SteerReason::ALL
-                .iter()
-                .filter(|r| **r != SteerReason::Redirected)
-                .map(|r| format!("\"{}\":{}", r.name(), c.get(*r)))
-                .collect::<Vec<_>>()
-                .join(",");
-            out.push_str(&passed);
-            out.push('}');
+            map.serialize_entry("redirected", &c.redirected())?;
+            map.serialize_entry("passed", &c.passed())?;
+            map.serialize_entry("passed_by_reason", &PassedByReason(c))?;
         }
-        out.push('}');
-        out
+        map.end()
+    }
+}
+
+/// Every reason the program passed a packet for, by name.
+struct PassedByReason<'a>(&'a SteerCounters);
+
+impl Serialize for PassedByReason<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for reason in SteerReason::ALL {
+            if reason != SteerReason::Redirected {
+                map.serialize_entry(reason.name(), &self.0.get(reason))?;
+            }
+        }
+        map.end()
     }
 }
 
@@ -171,12 +218,12 @@ fn mode_name(mode: AttachMode) -> &'static str {
 impl XdpControl {
     /// Attaches the steering program to `link` for `steer.listen_port`. `steer.max_frame_len` must be what the
     /// sockets' UMEM frames take ([`steer_config`]): longer frames are left to the kernel socket.
-    pub fn attach(link: &str, mode: AttachMode, steer: SteerConfig) -> Result<Self, String> {
-        let program = XdpProgram::attach_with(link, &steer, mode).map_err(|e| e.to_string())?;
+    pub fn attach(link: &str, mode: AttachMode, steer: SteerConfig) -> anyhow::Result<Self> {
+        let program = XdpProgram::attach_with(link, &steer, mode)?;
         // Opened here, in the link's namespace; its first report is the whole set, so nothing between the
         // attach's own fill and the subscription is missed.
         let addresses = AddressFollower::open(program.if_index())
-            .map_err(|e| format!("cannot follow the addresses of {link}: {e}"))?;
+            .with_context(|| format!("cannot follow the addresses of {link}"))?;
         if let Some(reason) = program.fallback_reason() {
             crate::log_info!("{reason}");
         }
@@ -225,11 +272,11 @@ impl XdpControl {
     }
 
     /// Opens one socket on each of queues `0..count` of the link and registers it.
-    pub fn open_sockets(&self, count: u32, config: &XskConfig) -> Result<Vec<XskSocket>, String> {
+    pub fn open_sockets(&self, count: u32, config: &XskConfig) -> anyhow::Result<Vec<XskSocket>> {
         let mut sockets = Vec::new();
         for queue in 0..count {
             let socket = XskSocket::open(&self.link, queue, config)
-                .map_err(|e| format!("AF_XDP socket on {} queue {queue}: {e}", self.link))?;
+                .with_context(|| format!("AF_XDP socket on {} queue {queue}", self.link))?;
             if let Some(reason) = socket.fallback_reason() {
                 crate::log_info!("{reason}");
             }
@@ -239,12 +286,12 @@ impl XdpControl {
         Ok(sockets)
     }
 
-    fn register(&self, queue: u32, fd: RawFd) -> Result<(), String> {
+    fn register(&self, queue: u32, fd: RawFd) -> anyhow::Result<()> {
         let mut state = self.state();
         if let Some(program) = state.program.as_mut() {
             program
                 .register_socket(queue, &fd)
-                .map_err(|e| format!("registering queue {queue}: {e}"))?;
+                .with_context(|| format!("registering queue {queue}"))?;
         }
         state.sockets.retain(|(q, _)| *q != queue);
         state.sockets.push((queue, fd));
@@ -383,16 +430,16 @@ mod tests {
 
     #[test]
     fn allow_list_prefixes_parse_with_a_clear_error() {
-        let show = |text: &str| parse_source_prefix(text).map(|p| p.to_string());
-        assert_eq!(show("198.18.2.7/24").as_deref(), Ok("198.18.2.0/24"));
-        assert_eq!(show("198.18.2.7").as_deref(), Ok("198.18.2.7/32"));
+        let show = |text: &str| parse_source_prefix(text).map(|p| p.to_string()).ok();
+        assert_eq!(show("198.18.2.7/24").as_deref(), Some("198.18.2.0/24"));
+        assert_eq!(show("198.18.2.7").as_deref(), Some("198.18.2.7/32"));
         assert_eq!(
             show("fd00:198:18:2::9/64").as_deref(),
-            Ok("fd00:198:18:2::/64")
+            Some("fd00:198:18:2::/64")
         );
-        assert_eq!(show("::/0").as_deref(), Ok("::/0"));
+        assert_eq!(show("::/0").as_deref(), Some("::/0"));
         for bad in ["198.18.2.0/33", "fd00::/129", "peer-b", "10.0.0.0/x", ""] {
-            let error = parse_source_prefix(bad).expect_err(bad);
+            let error = parse_source_prefix(bad).expect_err(bad).to_string();
             assert!(error.contains("prefix"), "{bad}: {error}");
         }
     }
@@ -410,7 +457,7 @@ mod tests {
                 5, 1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 4, 0, 1,
             ])),
         };
-        let json = report.to_json();
+        let json = serde_json::to_string(&report).unwrap();
         assert!(json.contains("\"redirected\":5,\"passed\":8"), "{json}");
         assert!(json.contains("\"not-transport\":2"), "{json}");
         assert!(json.contains("\"not-local\":4"), "{json}");

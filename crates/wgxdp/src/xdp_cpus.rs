@@ -10,8 +10,41 @@ const MAX_CPU: usize = 1023;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CpuList(pub Vec<usize>);
 
+/// What is wrong with a CPU list, or with pinning to a CPU.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CpuError {
+    /// `4-2`.
+    #[error("CPU range {0} runs backwards")]
+    Backwards(String),
+    /// Nothing listed.
+    #[error("empty CPU list")]
+    Empty,
+    /// Not a number.
+    #[error("{0:?} is not a CPU number")]
+    NotANumber(String),
+    /// Past what a CPU set holds.
+    #[error("CPU {0} is beyond {MAX_CPU}")]
+    TooLarge(usize),
+    /// The CPU is not in a set.
+    #[error("CPU {cpu}: {source}")]
+    NotInSet {
+        /// The CPU asked for.
+        cpu: usize,
+        /// Why.
+        source: nix::Error,
+    },
+    /// The kernel refused the affinity.
+    #[error("pinning to CPU {cpu}: {source}")]
+    Pin {
+        /// The CPU asked for.
+        cpu: usize,
+        /// Why.
+        source: nix::Error,
+    },
+}
+
 /// Parses `0,2,4-7` (entries and inclusive ranges, in the order written).
-pub fn parse_cpu_list(text: &str) -> Result<CpuList, String> {
+pub fn parse_cpu_list(text: &str) -> Result<CpuList, CpuError> {
     let mut cpus = Vec::new();
     for part in text.split(',') {
         let part = part.trim();
@@ -20,33 +53,34 @@ pub fn parse_cpu_list(text: &str) -> Result<CpuList, String> {
             None => (cpu_number(part)?, cpu_number(part)?),
         };
         if first > last {
-            return Err(format!("CPU range {part} runs backwards"));
+            return Err(CpuError::Backwards(part.to_owned()));
         }
         cpus.extend(first..=last);
     }
     if cpus.is_empty() {
-        return Err("empty CPU list".into());
+        return Err(CpuError::Empty);
     }
     Ok(CpuList(cpus))
 }
 
-fn cpu_number(text: &str) -> Result<usize, String> {
+fn cpu_number(text: &str) -> Result<usize, CpuError> {
     let cpu: usize = text
         .trim()
         .parse()
-        .map_err(|_| format!("{text:?} is not a CPU number"))?;
+        .map_err(|_| CpuError::NotANumber(text.to_owned()))?;
     if cpu > MAX_CPU {
-        return Err(format!("CPU {cpu} is beyond {MAX_CPU}"));
+        return Err(CpuError::TooLarge(cpu));
     }
     Ok(cpu)
 }
 
 /// Pins the calling thread to `cpu`.
-pub fn pin_current_thread(cpu: usize) -> Result<(), String> {
+pub fn pin_current_thread(cpu: usize) -> Result<(), CpuError> {
     let mut set = CpuSet::new();
-    set.set(cpu).map_err(|e| format!("CPU {cpu}: {e}"))?;
+    set.set(cpu)
+        .map_err(|source| CpuError::NotInSet { cpu, source })?;
     // Pid 0 is the calling thread.
-    sched_setaffinity(Pid::from_raw(0), &set).map_err(|e| format!("pinning to CPU {cpu}: {e}"))
+    sched_setaffinity(Pid::from_raw(0), &set).map_err(|source| CpuError::Pin { cpu, source })
 }
 
 #[cfg(test)]
@@ -60,8 +94,14 @@ mod tests {
         assert!(parse_cpu_list("").is_err());
         assert!(parse_cpu_list("1,,2").is_err());
         assert!(parse_cpu_list("a").is_err());
-        assert!(parse_cpu_list("4-2").is_err());
-        assert!(parse_cpu_list("5000").is_err());
+        assert_eq!(
+            parse_cpu_list("4-2"),
+            Err(CpuError::Backwards("4-2".into()))
+        );
+        assert_eq!(
+            parse_cpu_list("5000").map_err(|e| e.to_string()),
+            Err("CPU 5000 is beyond 1023".into())
+        );
     }
 
     #[test]

@@ -3,8 +3,11 @@
 
 use crate::cli::{IoMode, UpArgs, XdpModeArg};
 use crate::shared::Shared;
-use crate::xdp_control::{rx_queue_count, socket_config, steer_config, XdpControl};
+use crate::xdp_control::{
+    rx_queue_count, socket_config, steer_config, LinkOptionError, XdpControl,
+};
 use crate::{log_info, log_warn};
+use anyhow::Context as _;
 use wgxdp_io_xdp::{AttachMode, SourcePrefix, XskSocket};
 
 /// Packets one busy-poll round of the driver may process (SO_BUSY_POLL_BUDGET; the kernel's default is 8).
@@ -24,13 +27,34 @@ pub enum IoPlan {
     },
 }
 
+/// Why `--io xdp` cannot run (where `--io auto` falls back to the socket path).
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// No `--link`.
+    #[error("--io xdp needs --link NETDEV")]
+    NeedsLink,
+    /// The link cannot be used.
+    #[error(transparent)]
+    Link(#[from] LinkOptionError),
+    /// More workers than RX queues.
+    #[error("--workers {workers} exceeds the {queues} RX queue(s) of {link}")]
+    TooManyWorkers {
+        /// `--workers`.
+        workers: u16,
+        /// The link's RX queues.
+        queues: u32,
+        /// The link.
+        link: String,
+    },
+}
+
 /// Logs why `--io auto` runs the socket path.
-fn fall_back(interface: &str, reason: &str) {
+fn fall_back(interface: &str, reason: &PlanError) {
     log_warn!("{interface}: --io auto: falling back to the socket path: {reason}");
 }
 
 /// Decides the path from the options. `--io xdp` errors out where `--io auto` falls back (and logs why).
-pub fn plan(args: &UpArgs) -> Result<IoPlan, String> {
+pub fn plan(args: &UpArgs) -> Result<IoPlan, PlanError> {
     let name = &args.interface;
     if args.io == IoMode::Socket && !args.xdp_allow_source.is_empty() {
         log_info!(
@@ -40,24 +64,31 @@ pub fn plan(args: &UpArgs) -> Result<IoPlan, String> {
     }
     let link = match (args.io, &args.link) {
         (IoMode::Socket, _) => return Ok(IoPlan::Socket),
-        (IoMode::Xdp, None) => return Err("--io xdp needs --link NETDEV".into()),
+        (IoMode::Xdp, None) => return Err(PlanError::NeedsLink),
         (IoMode::Auto, None) => {
-            fall_back(name, "no --link given");
+            log_warn!("{name}: --io auto: falling back to the socket path: no --link given");
             return Ok(IoPlan::Socket);
         }
         (_, Some(link)) => link.clone(),
     };
     let queues = match rx_queue_count(&link) {
         Ok(n) => n,
-        Err(e) if args.io == IoMode::Auto => {
-            fall_back(name, &e);
-            return Ok(IoPlan::Socket);
+        Err(e) => {
+            let e = PlanError::from(e);
+            if args.io == IoMode::Auto {
+                fall_back(name, &e);
+                return Ok(IoPlan::Socket);
+            }
+            return Err(e);
         }
-        Err(e) => return Err(e),
     };
     if let Some(workers) = args.workers {
         if u32::from(workers) > queues {
-            let e = format!("--workers {workers} exceeds the {queues} RX queue(s) of {link}");
+            let e = PlanError::TooManyWorkers {
+                workers,
+                queues,
+                link: link.clone(),
+            };
             if args.io == IoMode::Auto {
                 fall_back(name, &e);
                 return Ok(IoPlan::Socket);
@@ -92,9 +123,9 @@ pub fn start(
     link: &str,
     queues: u32,
     workers: usize,
-) -> Result<XdpStart, String> {
+) -> anyhow::Result<XdpStart> {
     let link_ifindex = nix::net::if_::if_nametoindex(link)
-        .map_err(|e| format!("link {link} has no interface index: {e}"))?;
+        .with_context(|| format!("link {link} has no interface index"))?;
     let mode = match args.xdp_mode {
         None => AttachMode::Auto,
         Some(XdpModeArg::Native) => AttachMode::Native,
@@ -131,10 +162,9 @@ pub fn start(
         sockets.len(),
         allow_list_words(&args.xdp_allow_source)
     );
-    shared
-        .xdp
-        .set(control)
-        .map_err(|_| "the AF_XDP path was started twice".to_owned())?;
+    if shared.xdp.set(control).is_err() {
+        anyhow::bail!("the AF_XDP path was started twice");
+    }
     Ok(XdpStart {
         link_ifindex,
         sockets,
@@ -167,16 +197,20 @@ mod tests {
 
     #[test]
     fn xdp_needs_a_link_and_auto_falls_back() {
+        let socket = Some(IoPlan::Socket);
+        assert_eq!(plan(&args(IoMode::Socket, Some("lo"), None)).ok(), socket);
+        assert!(matches!(
+            plan(&args(IoMode::Xdp, None, None)),
+            Err(PlanError::NeedsLink)
+        ));
+        assert_eq!(plan(&args(IoMode::Auto, None, None)).ok(), socket);
+        assert!(matches!(
+            plan(&args(IoMode::Xdp, Some("no-such-link0"), None)),
+            Err(PlanError::Link(LinkOptionError::Queues { .. }))
+        ));
         assert_eq!(
-            plan(&args(IoMode::Socket, Some("lo"), None)),
-            Ok(IoPlan::Socket)
-        );
-        assert!(plan(&args(IoMode::Xdp, None, None)).is_err());
-        assert_eq!(plan(&args(IoMode::Auto, None, None)), Ok(IoPlan::Socket));
-        assert!(plan(&args(IoMode::Xdp, Some("no-such-link0"), None)).is_err());
-        assert_eq!(
-            plan(&args(IoMode::Auto, Some("no-such-link0"), None)),
-            Ok(IoPlan::Socket)
+            plan(&args(IoMode::Auto, Some("no-such-link0"), None)).ok(),
+            socket
         );
         let queues = rx_queue_count("lo").unwrap();
         let lo = plan(&args(IoMode::Xdp, Some("lo"), None)).unwrap();
@@ -196,10 +230,13 @@ mod tests {
             7
         );
         let too_many = u16::try_from(queues + 1).unwrap();
-        assert!(plan(&args(IoMode::Xdp, Some("lo"), Some(too_many))).is_err());
+        assert!(matches!(
+            plan(&args(IoMode::Xdp, Some("lo"), Some(too_many))),
+            Err(PlanError::TooManyWorkers { .. })
+        ));
         assert_eq!(
-            plan(&args(IoMode::Auto, Some("lo"), Some(too_many))),
-            Ok(IoPlan::Socket)
+            plan(&args(IoMode::Auto, Some("lo"), Some(too_many))).ok(),
+            socket
         );
     }
 }
