@@ -12,35 +12,10 @@
 //                   whose counter has no bit of `sample_mask` set is passed; keepalives (empty payload) are counted
 //                   apart and dropped; handshake messages and cookie replies pass.
 //
-// Self-contained like wgxdp_steer.bpf.c: no kernel or libbpf headers. The counter indices are mirrored by
+// Self-contained like wgxdp_steer.bpf.c: no kernel or libbpf headers, only xdp_common.h. The counter indices are mirrored by
 // `SinkCounter` in crates/io-xdp/src/sink_counters.rs (a unit test keeps the two in step).
 
-typedef unsigned char __u8;
-typedef unsigned short __u16;
-typedef unsigned int __u32;
-typedef unsigned long long __u64;
-
-#define XDP_DROP 1
-#define XDP_PASS 2
-#define BPF_MAP_TYPE_PERCPU_ARRAY 6
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
-#define IPPROTO_UDP 17
-
-struct xdp_md {
-    __u32 data;
-    __u32 data_end;
-    __u32 data_meta;
-    __u32 ingress_ifindex;
-    __u32 rx_queue_index;
-    __u32 egress_ifindex;
-};
-
-static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
-
-#define SEC(name) __attribute__((section(name), used))
-#define __uint(name, val) int (*name)[val]
-#define __type(name, val) typeof(val) *name
+#include "xdp_common.h"
 
 enum sink_counter {
     COUNTER_DATA_PACKETS = 0,
@@ -74,40 +49,6 @@ volatile const __u64 sample_mask = ~0ull;
 
 #define SAMPLE_FLAG 1u
 
-struct ethhdr {
-    __u8 h_dest[6];
-    __u8 h_source[6];
-    __u16 h_proto;
-} __attribute__((packed));
-
-struct iphdr {
-    __u8 ihl_version;
-    __u8 tos;
-    __u16 tot_len;
-    __u16 id;
-    __u16 frag_off;
-    __u8 ttl;
-    __u8 protocol;
-    __u16 check;
-    __u32 saddr;
-    __u32 daddr;
-} __attribute__((packed));
-
-struct ipv6hdr {
-    __u32 ver_tc_flow;
-    __u16 payload_len;
-    __u8 nexthdr;
-    __u8 hop_limit;
-    __u8 saddr[16];
-    __u8 daddr[16];
-} __attribute__((packed));
-
-struct udphdr {
-    __u16 source;
-    __u16 dest;
-    __u16 len;
-    __u16 check;
-} __attribute__((packed));
 
 // The first 16 bytes of a WireGuard transport message.
 struct wg_transport {
@@ -122,7 +63,6 @@ struct load_head {
     __u32 flags;
 } __attribute__((packed));
 
-#define bswap16(x) ((__u16)((((x) & 0xff) << 8) | (((x) >> 8) & 0xff)))
 #define ntohs(x) bswap16(x)
 
 #define IPV4_MF 0x2000

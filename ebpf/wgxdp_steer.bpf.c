@@ -7,34 +7,22 @@
 // operator's allow-list, ...) to the kernel, where the ordinary UDP socket path or the rest of the stack handles
 // it.
 //
-// Self-contained on purpose: no kernel or libbpf headers, so it builds with a bare `clang -target bpf` on any
-// distribution (the multiarch <asm/types.h> is not on the BPF target's include path). Every constant below is
-// part of the stable kernel UAPI.
+// Self-contained on purpose: no kernel or libbpf headers, only the project's own xdp_common.h (shared with the
+// sink program), so it builds with a bare `clang -target bpf` on any distribution. Every constant below is part of
+// the stable kernel UAPI.
 //
 // The counter indices below are mirrored by `SteerReason` in crates/io-xdp/src/steer_counters.rs: keep them in
 // step.
 
-typedef unsigned char __u8;
-typedef unsigned short __u16;
-typedef unsigned int __u32;
-typedef unsigned long long __u64;
+#include "xdp_common.h"
 
-// --- UAPI constants (linux/bpf.h, linux/if_ether.h, linux/in.h) ---------------------------------------------
-#define XDP_PASS 2
-#define XDP_REDIRECT 4
-#define BPF_MAP_TYPE_HASH 1
-#define BPF_MAP_TYPE_PERCPU_ARRAY 6
-#define BPF_MAP_TYPE_LPM_TRIE 11
-#define BPF_MAP_TYPE_XSKMAP 17
+// --- UAPI constants beyond xdp_common.h (linux/bpf.h, linux/if_ether.h, linux/in.h) ------------------------
 #define BPF_F_NO_PREALLOC 1
-#define ETH_P_IP 0x0800
-#define ETH_P_IPV6 0x86DD
 #define ETH_P_8021Q 0x8100
 #define ETH_P_8021AD 0x88A8
 #define VLAN_VID_MASK 0x0FFF
 // The pre-standard QinQ TPID some switches still use for the outer tag.
 #define ETH_P_QINQ1 0x9100
-#define IPPROTO_UDP 17
 // IPv6 extension headers that may precede UDP; seeing one means "not for the fast path".
 #define IPPROTO_HOPOPTS 0
 #define IPPROTO_ROUTING 43
@@ -44,24 +32,10 @@ typedef unsigned long long __u64;
 #define IPPROTO_ESP 50
 #define IPPROTO_MH 135
 
-// The context the kernel hands an XDP program.
-struct xdp_md {
-    __u32 data;
-    __u32 data_end;
-    __u32 data_meta;
-    __u32 ingress_ifindex;
-    __u32 rx_queue_index;
-    __u32 egress_ifindex;
-};
-
 // --- Helper calls, by their stable UAPI numbers -------------------------------------------------------------
-static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
 static long (*bpf_redirect_map)(void *map, __u64 key, __u64 flags) = (void *)51;
 
-// --- BTF-defined maps (the layout libbpf and aya both understand) -------------------------------------------
-#define SEC(name) __attribute__((section(name), used))
-#define __uint(name, val) int (*name)[val]
-#define __type(name, val) typeof(val) *name
+// --- Maps ---------------------------------------------------------------------------------------------------
 
 // Upper bound on RX queues we can serve; the loader may shrink it to the device's queue count.
 #define MAX_QUEUES 64
@@ -174,47 +148,12 @@ volatile const __u32 steer_flags = STEER_IPV4 | STEER_IPV6;
 volatile const __u32 max_frame_len = 0;
 
 // --- Packet layouts -----------------------------------------------------------------------------------------
-struct ethhdr {
-    __u8 h_dest[6];
-    __u8 h_source[6];
-    __u16 h_proto;
-} __attribute__((packed));
-
 struct vlan_tag {
     __u16 tci;
     __u16 encapsulated_proto;
 } __attribute__((packed));
 
-struct iphdr {
-    __u8 ihl_version; // low nibble IHL, high nibble version (little-endian bitfield order, written out)
-    __u8 tos;
-    __u16 tot_len;
-    __u16 id;
-    __u16 frag_off;
-    __u8 ttl;
-    __u8 protocol;
-    __u16 check;
-    __u32 saddr;
-    __u32 daddr;
-} __attribute__((packed));
 
-struct ipv6hdr {
-    __u32 ver_tc_flow;
-    __u16 payload_len;
-    __u8 nexthdr;
-    __u8 hop_limit;
-    __u8 saddr[16];
-    __u8 daddr[16];
-} __attribute__((packed));
-
-struct udphdr {
-    __u16 source;
-    __u16 dest;
-    __u16 len;
-    __u16 check;
-} __attribute__((packed));
-
-#define bswap16(x) ((__u16)((((x) & 0xff) << 8) | (((x) >> 8) & 0xff)))
 // BPF on x86/arm64 hosts is little-endian; network order needs a swap.
 #define ntohs(x) bswap16(x)
 

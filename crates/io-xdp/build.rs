@@ -20,6 +20,10 @@ fn compile(name: &str) {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let object = out_dir.join(format!("{name}.bpf.o"));
     println!("cargo:rerun-if-changed={}", source.display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest_dir.join("../../ebpf/xdp_common.h").display()
+    );
 
     // CLANG lets a machine with several LLVM versions pick one (e.g. CLANG=clang-16).
     let clang = env::var("CLANG").unwrap_or_else(|_| "clang".to_string());
