@@ -38,6 +38,7 @@ pub mod link_monitor;
 pub mod local_addresses;
 pub mod neighbour;
 mod netlink_route;
+mod per_cpu_sums;
 pub mod sink_counters;
 pub mod sink_program;
 pub mod source_allow_list;

@@ -1,12 +1,12 @@
 //! Loads the embedded sink program (`ebpf/wgxdp_sink.bpf.c`) of the load generator, attaches it to the interface
 //! where the load arrives and reads its counters. Dropping the [`SinkProgram`] detaches it.
 
-use aya::maps::PerCpuArray;
 use aya::programs::Xdp;
 use aya::{Ebpf, EbpfLoader};
 
 use crate::error::{Result, XdpError};
 use crate::netlink_route::RtNetlink;
+use crate::per_cpu_sums::counter_sums;
 use crate::sink_counters::{SinkCounter, SinkCounters};
 use crate::steer_program::{attach_program, AttachMode};
 use crate::xdp_occupant::xdp_occupants;
@@ -16,7 +16,6 @@ static SINK_OBJECT: &[u8] =
     aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/wgxdp_sink.bpf.o"));
 
 const PROGRAM_NAME: &str = "wgxdp_sink";
-const COUNTER_MAP: &str = "counters";
 
 // Values of the program's `sink_mode` global.
 const MODE_INNER: u32 = 1;
@@ -118,23 +117,11 @@ impl SinkProgram {
 
     /// The program's counters, summed over all CPUs.
     pub fn counters(&self) -> Result<SinkCounters> {
-        let map = self
-            .ebpf
-            .map(COUNTER_MAP)
-            .ok_or(XdpError::MissingObject("map counters"))?;
-        let array: PerCpuArray<&aya::maps::MapData, u64> =
-            PerCpuArray::try_from(map).map_err(|e| XdpError::Map {
-                action: "opening the sink counters",
-                source: Box::new(e),
-            })?;
-        let mut counts = [0u64; SinkCounter::ALL.len()];
-        for (slot, counter) in counts.iter_mut().zip(SinkCounter::ALL) {
-            let per_cpu = array.get(&(counter as u32), 0).map_err(|e| XdpError::Map {
-                action: "reading the sink counters",
-                source: Box::new(e),
-            })?;
-            *slot = per_cpu.iter().sum();
-        }
+        let counts = counter_sums(
+            &self.ebpf,
+            SinkCounter::ALL.map(|c| c as u32),
+            "reading the sink counters",
+        )?;
         Ok(SinkCounters::from_counts(counts))
     }
 }

@@ -5,13 +5,14 @@
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
-use aya::maps::{PerCpuArray, XskMap};
+use aya::maps::XskMap;
 use aya::programs::{Xdp, XdpMode};
 use aya::{Ebpf, EbpfLoader};
 
 use crate::error::{Result, XdpError};
 use crate::local_addresses::{self, AddressChange, AddressUpdate};
 use crate::netlink_route::RtNetlink;
+use crate::per_cpu_sums::counter_sums;
 use crate::source_allow_list::{self, SourcePrefix};
 use crate::steer_counters::{SteerCounters, SteerReason};
 use crate::umem::FrameSize;
@@ -23,7 +24,6 @@ static STEER_OBJECT: &[u8] =
 
 const PROGRAM_NAME: &str = "wgxdp_steer";
 const XSK_MAP: &str = "xsks";
-const COUNTER_MAP: &str = "counters";
 
 /// `XDP_PACKET_HEADROOM`: bytes the kernel keeps in front of the packet in every AF_XDP receive frame, so a frame
 /// of N bytes takes packets of at most N - 256 bytes.
@@ -287,23 +287,11 @@ impl XdpProgram {
 
     /// The program's counters, summed over all CPUs.
     pub fn counters(&self) -> Result<SteerCounters> {
-        let map = self
-            .ebpf
-            .map(COUNTER_MAP)
-            .ok_or(XdpError::MissingObject("map counters"))?;
-        let array: PerCpuArray<&aya::maps::MapData, u64> =
-            PerCpuArray::try_from(map).map_err(|e| XdpError::Map {
-                action: "opening the counters",
-                source: Box::new(e),
-            })?;
-        let mut counts = [0u64; SteerReason::ALL.len()];
-        for (slot, reason) in counts.iter_mut().zip(SteerReason::ALL) {
-            let per_cpu = array.get(&(reason as u32), 0).map_err(|e| XdpError::Map {
-                action: "reading the counters",
-                source: Box::new(e),
-            })?;
-            *slot = per_cpu.iter().sum();
-        }
+        let counts = counter_sums(
+            &self.ebpf,
+            SteerReason::ALL.map(|c| c as u32),
+            "reading the counters",
+        )?;
         Ok(SteerCounters::from_counts(counts))
     }
 }
