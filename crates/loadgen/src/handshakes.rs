@@ -510,6 +510,22 @@ pub(crate) mod tests {
         }
     }
 
+    /// `count` emulated peers, a fake DUT that knows them, and the engine for them (MTU 1420, local indices from
+    /// `first_index`, time zero).
+    pub(crate) fn scene(count: u32, first_index: u32) -> (FakeDut, Handshakes) {
+        let peers = peers(count);
+        let dut = FakeDut::new(&peers);
+        let engine = Handshakes::new(
+            peers,
+            dut.local.public_key(),
+            config(),
+            1420,
+            first_index,
+            Duration::ZERO,
+        );
+        (dut, engine)
+    }
+
     /// Runs every queued handshake against the fake DUT until idle; returns the keepalives sent.
     pub(crate) fn complete_all(
         engine: &mut Handshakes,
@@ -540,16 +556,7 @@ pub(crate) mod tests {
 
     #[test]
     fn every_peer_completes_within_the_window_and_confirms_its_session() {
-        let peers = peers(10);
-        let mut dut = FakeDut::new(&peers);
-        let mut engine = Handshakes::new(
-            peers,
-            dut.local.public_key(),
-            config(),
-            1420,
-            1,
-            Duration::ZERO,
-        );
+        let (mut dut, mut engine) = scene(10, 1);
         engine.request_all();
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let mut out = Vec::new();
@@ -581,16 +588,7 @@ pub(crate) mod tests {
 
     #[test]
     fn timeouts_retransmit_then_give_up_and_garbage_is_counted() {
-        let peers = peers(2);
-        let dut = FakeDut::new(&peers);
-        let mut engine = Handshakes::new(
-            peers,
-            dut.local.public_key(),
-            config(),
-            1420,
-            1,
-            Duration::ZERO,
-        );
+        let (_dut, mut engine) = scene(2, 1);
         engine.request_all();
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let mut now = Duration::ZERO;
@@ -626,16 +624,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_forged_response_is_refused_and_the_real_one_still_completes() {
-        let peers = peers(1);
-        let mut dut = FakeDut::new(&peers);
-        let mut engine = Handshakes::new(
-            peers,
-            dut.local.public_key(),
-            config(),
-            1420,
-            7,
-            Duration::ZERO,
-        );
+        let (mut dut, mut engine) = scene(1, 7);
         engine.request(0);
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let mut out = Vec::new();

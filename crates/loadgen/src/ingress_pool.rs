@@ -228,7 +228,7 @@ mod tests {
 
     use super::*;
     use crate::datagram::check_packet;
-    use crate::handshakes::tests::{complete_all, config, peers, FakeDut};
+    use crate::handshakes::tests::{complete_all, scene, FakeDut};
     use crate::handshakes::Handshakes;
     use wgxdp_wire::{parse_udp_frame, MacAddr, TransportData};
 
@@ -291,16 +291,7 @@ mod tests {
 
     #[test]
     fn no_counter_is_reused_across_pools_or_rekeys() {
-        let peers = peers(3);
-        let mut dut = FakeDut::new(&peers);
-        let mut engine = Handshakes::new(
-            peers,
-            dut.local.public_key(),
-            config(),
-            1420,
-            1,
-            Duration::ZERO,
-        );
+        let (mut dut, mut engine) = scene(3, 1);
         let mut now = Duration::ZERO;
         engine.request_all();
         complete_all(&mut engine, &mut dut, &mut now);
@@ -345,16 +336,7 @@ mod tests {
 
     #[test]
     fn uneven_totals_seal_only_what_is_sent() {
-        let peers = peers(3);
-        let mut dut = FakeDut::new(&peers);
-        let mut engine = Handshakes::new(
-            peers,
-            dut.local.public_key(),
-            config(),
-            1420,
-            1,
-            Duration::ZERO,
-        );
+        let (mut dut, mut engine) = scene(3, 1);
         let mut now = Duration::ZERO;
         engine.request_all();
         complete_all(&mut engine, &mut dut, &mut now);
