@@ -3,9 +3,10 @@
 //! `cargo xtask install` — the Debian packages and rustup components the rest needs, each only if missing
 //!                       (xtask/src/install.rs); `test`, `demo`, `bench` and `deb` run it first.
 //! `cargo xtask test`  — formatting, clippy with warnings as errors (benches included), every test of the
-//!                       workspace, a few seconds of every fuzz target, then the netns interop suite (tests/netns/,
-//!                       needs root: skipped loudly otherwise).
-//! `cargo xtask demo`  — wgxdp and a wireguard-go peer in two namespaces: traffic, result and stats (needs root).
+//!                       workspace, a few seconds of every fuzz target, then (as root; skipped loudly otherwise)
+//!                       the Debian package (`deb`, which the suite installs) and the netns suite (tests/netns/).
+//! `cargo xtask demo`  — the wgxdp gateway on each I/O path against wireguard-go and against wgxdp: traffic, proof
+//!                       of bypass, `wg show`, stats (tests/netns/demo.sh, needs root).
 //! `cargo xtask bench` — the side-by-side benchmark of wgxdp, wireguard-go, boringtun and bare veth (bench/run.sh);
 //!                       `--gateway [--quick]`: one gateway core under wgxdp-loadgen (bench/gateway/run.sh);
 //!                       `--flood`: handshake floods against each I/O path and wireguard-go (bench/flood/run.sh).
@@ -207,6 +208,8 @@ fn netns_suite() -> Result<(), String> {
             "wgxdp-loadgen",
         ],
     )?;
+    // The Debian package, so that the suite installs it and runs wg-quick with it (t_wgquick.sh's wgquick_deb).
+    deb::deb()?;
     netns_script("netns suite", "run.sh", &wgxdp)
 }
 
