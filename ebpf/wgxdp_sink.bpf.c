@@ -28,12 +28,7 @@ enum sink_counter {
     COUNTER_COUNT = 7,
 };
 
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, COUNTER_COUNT);
-    __type(key, __u32);
-    __type(value, __u64);
-} counters SEC(".maps");
+COUNTER_ARRAY(COUNTER_COUNT);
 
 #define SINK_INNER 1
 #define SINK_WIREGUARD 2

@@ -67,13 +67,7 @@ enum steer_reason {
     REASON_COUNT = 15,
 };
 
-// Per-CPU so the hot path never contends on a shared cache line; the loader sums the CPUs.
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, REASON_COUNT);
-    __type(key, __u32);
-    __type(value, __u64);
-} counters SEC(".maps");
+COUNTER_ARRAY(REASON_COUNT);
 
 // The link's own addresses, kept in step with the kernel by the loader (filled at attach time, then from netlink
 // address events). Only transport data to one of them is ours: the rest of the wire (bridged VMs, macvlan

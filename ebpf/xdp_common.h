@@ -43,6 +43,16 @@ static void *(*bpf_map_lookup_elem)(void *map, const void *key) = (void *)1;
 #define __uint(name, val) int (*name)[val]
 #define __type(name, val) typeof(val) *name
 
+// The per-CPU counter array each program keeps, `n` slots of u64, named `counters` (the loader reads it by that
+// name: crates/io-xdp/src/per_cpu_sums.rs). Per-CPU, so the hot path never contends on a shared cache line.
+#define COUNTER_ARRAY(n)                                                                                        \
+    struct {                                                                                                    \
+        __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                                                \
+        __uint(max_entries, n);                                                                                 \
+        __type(key, __u32);                                                                                     \
+        __type(value, __u64);                                                                                   \
+    } counters SEC(".maps")
+
 // --- Packet layouts -----------------------------------------------------------------------------------------
 struct ethhdr {
     __u8 h_dest[6];

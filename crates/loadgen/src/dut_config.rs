@@ -92,21 +92,7 @@ pub fn uapi_requests(interface: &Interface<'_>, peers: &[Peer]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::peers::{InnerFamily, PeerPlan};
-
-    fn peers(count: u32) -> Vec<Peer> {
-        PeerPlan {
-            count,
-            tunnel4: AllowedIp::parse_with_length("100.64.0.0/10").unwrap(),
-            tunnel6: AllowedIp::parse_with_length("fd00:64::/64").unwrap(),
-            sources: vec!["198.18.64.1".parse().unwrap()],
-            port: 51900,
-            family: InnerFamily::V4,
-            seed: 1,
-        }
-        .build()
-        .unwrap()
-    }
+    use crate::handshakes::tests::peers;
 
     #[test]
     fn the_file_parses_back_with_every_peer() {
