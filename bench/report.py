@@ -528,7 +528,12 @@ def svg_chart(results):
         top += height + 16
     caption = (f"{meta.get('nproc', '?')} CPUs, {meta.get('cpu_model', '?')}, kernel {meta.get('kernel', '?')}, "
                f"{meta.get('date', '?')}, load {meta.get('loadavg_start', '?')}")
-    body.append(f'<text x="10" y="{top + 4}" font-size="10" fill="#555">{escape(caption)}</text>')
+    return svg_document(body, top, width, caption)
+
+
+def svg_document(body, top, width, caption):
+    """The chart's SVG document: the panels' elements in `body` (they end at `top`), then the caption line."""
+    body = body + [f'<text x="10" y="{top + 4}" font-size="10" fill="#555">{escape(caption)}</text>']
     height = top + 14
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" font-family="sans-serif">\n'

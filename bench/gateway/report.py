@@ -375,11 +375,7 @@ def svg_chart(results):
     meta = results["meta"]
     caption = (f"one DUT core (CPU {meta.get('dut_cpu', '?')}), {meta.get('cpu_model', '?')}, kernel "
                f"{meta.get('kernel', '?')}, {meta.get('date', '?')}, load {meta.get('loadavg_start', '?')}")
-    body.append(f'<text x="10" y="{top + 4}" font-size="10" fill="#555">{escape(caption)}</text>')
-    height = top + 14
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" font-family="sans-serif">\n'
-            f'<rect width="{width}" height="{height}" fill="white"/>\n' + "\n".join(body) + "\n</svg>\n")
+    return bench_report.svg_document(body, top, width, caption)
 
 
 def main(argv):
