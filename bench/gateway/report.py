@@ -14,7 +14,6 @@ import importlib.util
 import json
 import os
 import sys
-from xml.sax.saxutils import escape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 _spec = importlib.util.spec_from_file_location("bench_report", os.path.join(HERE, "..", "report.py"))
