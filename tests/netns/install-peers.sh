@@ -33,7 +33,8 @@ say() { echo "install-peers: $*" >&2; }
 (cd "$repo" && cargo xtask install)
 
 # cargo_tool BINARY CRATE [VERSION]: cargo install CRATE into the cache unless BINARY is there already. A separate
-# target dir per crate keeps the build off the workspace's target lock.
+# target dir per crate keeps the build off the workspace's target lock; it is deleted afterwards (success or not),
+# so a fresh machine does not keep the tool's build beside the project's.
 cargo_tool() {
     local binary="$1" crate="$2" version="${3:-}"
     if [[ -x "$tools_root/bin/$binary" ]]; then
@@ -43,7 +44,10 @@ cargo_tool() {
     say "cargo install $crate${version:+ $version} into $tools_root (takes a few minutes, once)"
     local args=(install "$crate" --locked --root "$tools_root")
     [[ -n "$version" ]] && args+=(--version "$version")
-    CARGO_TARGET_DIR="$tools_root/build-$crate" cargo "${args[@]}"
+    local rc=0
+    CARGO_TARGET_DIR="$tools_root/build-$crate" cargo "${args[@]}" || rc=$?
+    rm -rf "$tools_root/build-$crate"
+    ((rc == 0)) || { say "cargo install $crate failed (exit $rc)"; exit "$rc"; }
 }
 
 cargo_tool boringtun-cli boringtun-cli

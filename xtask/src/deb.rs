@@ -6,6 +6,7 @@
 //! tests/netns/install-peers.sh does for boringtun-cli. The result is listed (`dpkg-deb -c`) and, where lintian
 //! is installed, checked by it.
 
+use crate::tools::Build;
 use crate::{cargo, repo_root, target_dir};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -62,7 +63,7 @@ pub fn deb() -> Result<(), String> {
 
 /// cargo-deb from the tools directory, else from PATH, else installed into the tools directory.
 fn ensure_cargo_deb() -> Result<PathBuf, String> {
-    let tools = tools_root();
+    let tools = crate::tools::tools_root();
     let local = tools.join("bin/cargo-deb");
     if local.is_file() {
         return Ok(local);
@@ -74,31 +75,8 @@ fn ensure_cargo_deb() -> Result<PathBuf, String> {
     {
         return Ok(PathBuf::from("cargo-deb"));
     }
-    let root = tools.to_str().ok_or("non-UTF-8 tools path")?;
-    let build = tools.join("build-cargo-deb");
-    eprintln!("xtask: == deb: cargo install cargo-deb into {root} (a few minutes, once)");
-    run(
-        "deb: cargo install cargo-deb",
-        Command::new(env!("CARGO"))
-            .args([
-                "install",
-                "cargo-deb",
-                "--locked",
-                "--version",
-                CARGO_DEB_VERSION,
-                "--root",
-                root,
-            ])
-            // Its own target dir: off the workspace's build lock, kept for the next time.
-            .env("CARGO_TARGET_DIR", build),
-    )?;
+    crate::tools::cargo_install("cargo-deb", CARGO_DEB_VERSION, &tools, Build::Release)?;
     Ok(local)
-}
-
-/// `WGT_TOOLS_ROOT` (shared with tests/netns/install-peers.sh), default `<repo>/target/tools`.
-fn tools_root() -> PathBuf {
-    std::env::var_os("WGT_TOOLS_ROOT")
-        .map_or_else(|| repo_root().join("target/tools"), PathBuf::from)
 }
 
 /// The `*.1` pages of a directory (at least one: wgxdp.1).

@@ -12,6 +12,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::tools::Build;
 use crate::{cargo, repo_root, target_dir};
 
 /// The cargo-fuzz release this project is tested with.
@@ -116,7 +117,7 @@ fn all_targets() -> Result<Vec<String>, String> {
 
 /// Where cargo-fuzz lives (installed there by [`ensure_cargo_fuzz`]).
 fn tools_root() -> PathBuf {
-    target_dir().join("tools").join("cargo-fuzz")
+    crate::tools::tools_root().join("cargo-fuzz")
 }
 
 /// Installs cargo-fuzz into the tools directory unless the right version is already there; returns its `bin/`.
@@ -133,36 +134,7 @@ fn ensure_cargo_fuzz() -> Result<PathBuf, String> {
     if installed.as_deref() == Some(&format!("cargo-fuzz {CARGO_FUZZ_VERSION}")) {
         return Ok(bin);
     }
-    eprintln!(
-        "xtask: == fuzz: installing cargo-fuzz {CARGO_FUZZ_VERSION} into {}",
-        root.display()
-    );
-    // A command-line tool: its speed does not matter, its build time does (CI builds it on every fresh machine).
-    let status = Command::new(env!("CARGO"))
-        .args([
-            "install",
-            "cargo-fuzz",
-            "--locked",
-            "--version",
-            CARGO_FUZZ_VERSION,
-            "--root",
-        ])
-        .arg(&root)
-        .env(
-            "CARGO_TARGET_DIR",
-            target_dir().join("tools").join("cargo-fuzz-build"),
-        )
-        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "0")
-        .env("CARGO_PROFILE_RELEASE_DEBUG", "0")
-        .env("CARGO_PROFILE_RELEASE_LTO", "false")
-        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "256")
-        .env("CARGO_PROFILE_RELEASE_INCREMENTAL", "false")
-        .status()
-        .map_err(|e| format!("fuzz: cannot run cargo install: {e}"))?;
-    if !status.success() {
-        return Err(format!("fuzz: installing cargo-fuzz failed ({status})"));
-    }
-    Ok(bin)
+    crate::tools::cargo_install("cargo-fuzz", CARGO_FUZZ_VERSION, &root, Build::Quick)
 }
 
 /// `cargo fuzz ...` with the installed cargo-fuzz first on `PATH`.
@@ -170,7 +142,7 @@ fn cargo_fuzz(bin: &Path, args: &[&str]) -> Command {
     let path = std::env::var_os("PATH").unwrap_or_default();
     let mut dirs = vec![bin.to_path_buf()];
     dirs.extend(std::env::split_paths(&path));
-    let mut command = Command::new(env!("CARGO"));
+    let mut command = crate::cargo_command();
     command
         .arg("fuzz")
         .args(args)
@@ -321,7 +293,7 @@ fn crate_tests(write_seeds: bool) -> Result<(), String> {
     ];
     if write_seeds {
         eprintln!("xtask: == fuzz seeds: writing fuzz/seeds/");
-        let status = Command::new(env!("CARGO"))
+        let status = crate::cargo_command()
             .args(args)
             .args(["--test", "seeds", "seeds_are_current"])
             .env("WGXDP_FUZZ_WRITE_SEEDS", "1")

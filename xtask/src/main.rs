@@ -23,6 +23,7 @@ mod deb;
 mod fuzz;
 mod install;
 mod licences;
+mod tools;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -50,21 +51,48 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs `cargo` with the given arguments, failing with the step's name when it does not succeed.
+/// Runs `cargo` with the given arguments, failing with the step's name (and the free disk space, the usual cause
+/// on a small machine) when it does not succeed.
 fn cargo(step: &str, args: &[&str]) -> Result<(), String> {
     eprintln!("xtask: == {step}: cargo {}", args.join(" "));
-    let status = Command::new(env!("CARGO"))
+    let status = cargo_command()
         .args(args)
         .status()
         .map_err(|e| format!("{step}: cannot run cargo: {e}"))?;
     if status.success() {
         Ok(())
     } else {
+        disk_report();
         Err(format!("{step} failed ({status})"))
     }
 }
 
+/// `cargo`, without incremental compilation unless the caller's environment asks for it: xtask's builds are
+/// whole runs, not edit loops, and incremental state is the largest part of a debug target (1.6 GB of 4 GB here).
+pub(crate) fn cargo_command() -> Command {
+    let mut command = Command::new(env!("CARGO"));
+    if std::env::var_os("CARGO_INCREMENTAL").is_none() {
+        command.env("CARGO_INCREMENTAL", "0");
+    }
+    command
+}
+
+/// Prints the free space where the builds go (`df`), so that a full disk is told apart from a failing build.
+fn disk_report() {
+    let target = target_dir();
+    let probe = if target.exists() { target } else { repo_root() };
+    match Command::new("df").arg("-Ph").arg(&probe).output() {
+        Ok(out) if out.status.success() => {
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                eprintln!("xtask: disk: {line}");
+            }
+        }
+        _ => eprintln!("xtask: disk: cannot run df on {}", probe.display()),
+    }
+}
+
 fn test() -> Result<(), String> {
+    disk_report();
     cargo("format", &["fmt", "--all", "--check"])?;
     licences::check()?;
     let fuzz_manifest = repo_root().join("fuzz/Cargo.toml");
@@ -195,22 +223,18 @@ fn netns_suite() -> Result<(), String> {
     }
     let wgxdp = target_dir().join("debug/wgxdp");
     netns_script("netns peers", "install-peers.sh", &wgxdp)?;
-    // The flood generator is the attacker of the flood tests; the load generator drives t_loadgen.sh.
+    // wgxdp, the flood generator (the attacker of the flood tests) and the load generator (t_loadgen.sh). With
+    // `--tests` the dependencies resolve to the same features as `cargo test --workspace` did (dev-dependencies
+    // included), so what that step compiled is reused rather than built a second time with other features.
     cargo(
         "netns build",
-        &[
-            "build",
-            "-p",
-            "wgxdp",
-            "-p",
-            "wgxdp-flood",
-            "-p",
-            "wgxdp-loadgen",
-        ],
+        &["build", "--workspace", "--bins", "--tests"],
     )?;
     // The Debian package, so that the suite installs it and runs wg-quick with it (t_wgquick.sh's wgquick_deb).
     deb::deb()?;
-    netns_script("netns suite", "run.sh", &wgxdp)
+    let suite = netns_script("netns suite", "run.sh", &wgxdp);
+    disk_report();
+    suite
 }
 
 fn demo() -> Result<(), String> {
