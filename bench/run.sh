@@ -18,13 +18,17 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 ALL_IMPLS="bare,wgxdp-xdp,wgxdp-socket,wireguard-go,wireguard-go-bpo,boringtun,boringtun-t1,gotatun"
 ALL_BEDS="gso,mtu"
+# Variants for tuning, not in the default set: wgxdp-xdp-nospin is the AF_XDP path with neither its user-space spin
+# nor kernel busy polling (--spin-us 0 --busy-poll-us 0), to weigh those defaults against sleeping at once in one
+# interleaved run.
+EXTRA_IMPLS="wgxdp-xdp-nospin"
 
 usage() {
     cat <<USAGE
 usage: bench/run.sh [--quick] [--repeat N] [--impl LIST] [--bed LIST] [--out DIR] [--no-install] [--no-build]
   --quick       a few minutes: 1 repeat, short transfers, fewer UDP rates
   --repeat N    runs per implementation and bed (default 3; 1 with --quick)
-  --impl LIST   comma-separated subset of: $ALL_IMPLS
+  --impl LIST   comma-separated subset of: $ALL_IMPLS (default: all), or the variant $EXTRA_IMPLS
   --bed LIST    comma-separated subset of: $ALL_BEDS (default: both)
   --out DIR     results folder (default: results/<timestamp> in the repository)
   --no-install  do not try to install missing peers (they are skipped)
@@ -64,8 +68,8 @@ done
 
 IFS=, read -r -a impl_list <<<"$impls"
 for impl in "${impl_list[@]}"; do
-    if [[ ",$ALL_IMPLS," != *",$impl,"* ]]; then
-        echo "run.sh: unknown implementation '$impl' (known: $ALL_IMPLS)" >&2
+    if [[ ",$ALL_IMPLS,$EXTRA_IMPLS," != *",$impl,"* ]]; then
+        echo "run.sh: unknown implementation '$impl' (known: $ALL_IMPLS,$EXTRA_IMPLS)" >&2
         exit 2
     fi
 done

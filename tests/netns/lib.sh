@@ -206,6 +206,19 @@ keys() {
     out_pub="$(printf '%s' "$out_priv" | wg pubkey)"
 }
 
+# two_hosts: the two-host scene most tests start from. Sets the caller's (local) dns pns dif pif dpriv dpub ppriv
+# ppub: namespaces D and P linked by veth ul1 (D at 198.18.1.1, P at 198.18.1.2), an interface name and a key
+# pair for each side.
+two_hosts() {
+    ns_new dns d
+    ns_new pns p
+    ifname dif d
+    ifname pif p
+    link_ns "$dns" "$pns" 1
+    keys dpriv dpub
+    keys ppriv ppub
+}
+
 # wait_for SECONDS WHAT CMD...: polls CMD every 0.1 s until it succeeds; fails the test with WHAT otherwise.
 wait_for() {
     local seconds="$1" what="$2"

@@ -8,13 +8,7 @@
 
 test_bad_input() {
     local dns pns dif pif dpriv dpub ppriv ppub xpriv xpub
-    ns_new dns d
-    ns_new pns p
-    ifname dif d
-    ifname pif p
-    link_ns "$dns" "$pns" 1
-    keys dpriv dpub
-    keys ppriv ppub
+    two_hosts
     keys xpriv xpub
 
     local dconf="$WGT_LOGDIR/d.conf" pconf="$WGT_LOGDIR/p.conf"

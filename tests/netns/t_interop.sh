@@ -11,13 +11,7 @@
 interop() {
     local peer_kind="$1" family="$2" first="$3"
     local dns pns dif pif dpriv dpub ppriv ppub
-    ns_new dns d
-    ns_new pns p
-    ifname dif d
-    ifname pif p
-    link_ns "$dns" "$pns" 1
-    keys dpriv dpub
-    keys ppriv ppub
+    two_hosts
 
     local d_under p_under
     d_under="$(underlay_addr 1 1 "$family")"

@@ -25,13 +25,7 @@ order_check() {
 
 test_udp_stream_order() {
     local dns pns dif pif dpriv dpub ppriv ppub
-    ns_new dns d
-    ns_new pns p
-    ifname dif d
-    ifname pif p
-    link_ns "$dns" "$pns" 1
-    keys dpriv dpub
-    keys ppriv ppub
+    two_hosts
     local dconf="$WGT_LOGDIR/d.conf" pconf="$WGT_LOGDIR/p.conf"
     write_conf "$dconf" "$dpriv" 51820
     add_conf_peer "$dconf" "$ppub" 100.64.0.2/32 198.18.1.2:51821

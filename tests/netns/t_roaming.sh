@@ -6,13 +6,7 @@
 
 test_roaming() {
     local dns pns dif pif dpriv dpub ppriv ppub
-    ns_new dns d
-    ns_new pns p
-    ifname dif d
-    ifname pif p
-    link_ns "$dns" "$pns" 1
-    keys dpriv dpub
-    keys ppriv ppub
+    two_hosts
     # Removing the primary address would otherwise delete the secondary (new) one with it.
     in_ns "$pns" sysctl -q -w net.ipv4.conf.all.promote_secondaries=1 net.ipv4.conf.ul1.promote_secondaries=1
 
