@@ -42,11 +42,23 @@ ip netns exec "$GW_NS_GEN" taskset -c "$GEN_CPU" timeout -k 5 120 "$BENCH_LOADGE
     --dut-cpu "$DUT_CPU" --tests "$test_spec" --rate "$rate" --duration 8 --pool-mib 2048 \
     --json "$out/report.json" --markdown "$out/report.md" >"$out/loadgen.out" 2>"$out/loadgen.log" &
 loadgen=$!
-# Sampling starts once the test's timed phase has begun (the log says which test runs, then sealing ends).
-deadline=$((SECONDS + 60))
-until grep -q "sealed\|^.*INFO  test egress" "$out/loadgen.log" 2>/dev/null || ((SECONDS >= deadline)); do sleep 0.2; done
-sleep 1
-perf record -F 1999 -g -C "$DUT_CPU" -o "$out/perf.data" -- sleep 4 >"$out/perf-record.log" 2>&1
+# The recording covers the timed phase and nothing else: it starts when the load starts (an ingress test logs
+# "sealed" just before it replays its pool; an egress test starts sending once it is named) and stops when the
+# test reports its result. A flat-out ingress test lasts only as long as its pool (about a second for 2 GiB of
+# 1420 B frames), so a fixed window after the start would record mostly an idle DUT.
+log_has() { grep -q "$1" "$out/loadgen.log" 2>/dev/null; }
+deadline=$((SECONDS + 90))
+until log_has "sealed\|INFO  test egress" || ! kill -0 "$loadgen" 2>/dev/null || ((SECONDS >= deadline)); do
+    sleep 0.05
+done
+perf record -F 1999 -g -C "$DUT_CPU" -o "$out/perf.data" -- sleep 30 >"$out/perf-record.log" 2>&1 &
+perf_pid=$!
+deadline=$((SECONDS + 40))
+until log_has "offered .*delivered\|test .* failed" || ! kill -0 "$loadgen" 2>/dev/null || ((SECONDS >= deadline)); do
+    sleep 0.05
+done
+kill -TERM "$perf_pid" 2>/dev/null  # perf record stops and writes its data on SIGTERM
+wait "$perf_pid"
 wait "$loadgen"
 echo "== the test (report.md):"
 cat "$out/report.md"

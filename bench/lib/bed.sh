@@ -106,9 +106,9 @@ bed_start_daemon() {
         ip netns exec "$ns" "$BENCH_WGXDP" up "$ifname" --config "$conf" --io socket --mtu "$BED_TUN_MTU" \
             ${BENCH_WGXDP_ARGS:-} >>"$logfile" 2>&1 &
         ;;
-    wgxdp-xdp | wgxdp-xdp-nospin)
+    wgxdp-xdp | wgxdp-xdp-spin)
         local variant=()
-        [[ "$impl" == wgxdp-xdp-nospin ]] && variant=(--spin-us 0 --busy-poll-us 0)
+        [[ "$impl" == wgxdp-xdp-spin ]] && variant=(--spin-us 50 --busy-poll-us 20)
         # shellcheck disable=SC2086 # BENCH_WGXDP_ARGS: extra options, split on purpose
         ip netns exec "$ns" "$BENCH_WGXDP" up "$ifname" --config "$conf" --io xdp --link "$underlay" \
             --mtu "$BED_TUN_MTU" "${variant[@]}" ${BENCH_WGXDP_ARGS:-} >>"$logfile" 2>&1 &

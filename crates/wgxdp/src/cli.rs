@@ -100,6 +100,12 @@ pub enum XdpModeArg {
     Generic,
 }
 
+/// `--spin-us` unless set: sleep at once. Measured on the 2-core bench (docs/performance.md), where the workers
+/// share their cores with the traffic, spinning (50) and busy polling (20) cost throughput, CPU and idle latency.
+pub const DEFAULT_SPIN_US: u32 = 0;
+/// `--busy-poll-us` unless set: off (see [`DEFAULT_SPIN_US`]).
+pub const DEFAULT_BUSY_POLL_US: u32 = 0;
+
 /// Options of `wgxdp up`.
 #[derive(Clone, Debug, Args)]
 pub struct UpArgs {
@@ -154,13 +160,14 @@ pub struct UpArgs {
     /// Threads doing the Diffie-Hellman work of handshakes; default: one per CPU, at most 4.
     #[arg(long, value_name = "N", env = "WGXDP_HANDSHAKE_WORKERS", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub handshake_workers: Option<u16>,
-    /// AF_XDP path: microseconds an idle worker keeps looking at its rings before it sleeps in epoll (0: sleep at
-    /// once). Catches the next packet of a busy flow, or the answer to a ping, without a wake-up.
-    #[arg(long, value_name = "USECS", default_value_t = 50, env = "WGXDP_SPIN_US", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    /// AF_XDP path: microseconds an idle worker keeps looking at its rings before it sleeps in epoll (default 0:
+    /// sleep at once, and let the kernel wake it). A worker with a core to itself can catch the next packet of a
+    /// busy flow without a wake-up with 50; where workers share cores with other work, spinning takes their CPU.
+    #[arg(long, value_name = "USECS", default_value_t = DEFAULT_SPIN_US, env = "WGXDP_SPIN_US", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub spin_us: u32,
     /// AF_XDP path: preferred busy polling on each AF_XDP socket (SO_PREFER_BUSY_POLL, SO_BUSY_POLL = USECS,
-    /// SO_BUSY_POLL_BUDGET 64), where the driver supports it; 0 turns it off.
-    #[arg(long, value_name = "USECS", default_value_t = 20, env = "WGXDP_BUSY_POLL_US", value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    /// SO_BUSY_POLL_BUDGET 64), where the driver supports it; default 0: off (for dedicated cores, try 20).
+    #[arg(long, value_name = "USECS", default_value_t = DEFAULT_BUSY_POLL_US, env = "WGXDP_BUSY_POLL_US", value_parser = clap::value_parser!(u32).range(0..=100_000))]
     pub busy_poll_us: u32,
     /// Accepted for symmetry with the drop-in form; `up` always runs in the foreground.
     #[arg(long, hide = true)]
@@ -251,8 +258,8 @@ impl UpArgs {
             mtu: 1420,
             watchdog_secs: crate::watchdog::DEFAULT_LIMIT_SECS,
             handshake_workers: None,
-            spin_us: 50,
-            busy_poll_us: 20,
+            spin_us: DEFAULT_SPIN_US,
+            busy_poll_us: DEFAULT_BUSY_POLL_US,
             foreground: false,
             notify_ready: false,
             log_syslog: false,
@@ -311,8 +318,8 @@ mod tests {
                 ("WGXDP_MTU", "1380"),
                 ("WGXDP_WATCHDOG_SECS", "30"),
                 ("WGXDP_HANDSHAKE_WORKERS", "1"),
-                ("WGXDP_SPIN_US", "0"),
-                ("WGXDP_BUSY_POLL_US", "0"),
+                ("WGXDP_SPIN_US", "50"),
+                ("WGXDP_BUSY_POLL_US", "20"),
             ],
             || UpArgs::from_env("wg0"),
         )
@@ -331,7 +338,7 @@ mod tests {
             (up.mtu, up.watchdog_secs, up.handshake_workers),
             (1380, 30, Some(1))
         );
-        assert_eq!((up.spin_us, up.busy_poll_us), (0, 0));
+        assert_eq!((up.spin_us, up.busy_poll_us), (50, 20));
         assert!(!up.notify_ready && !up.log_syslog && up.log_file.is_none());
     }
 
