@@ -17,13 +17,14 @@ import sys
 from xml.sax.saxutils import escape
 
 # Display order; anything else found on disk follows in name order.
-IMPL_ORDER = ["bare", "wgxdp-xdp", "wgxdp-xdp-spin", "wgxdp-socket", "wireguard-go", "wireguard-go-bpo", "boringtun", "boringtun-t1",
+IMPL_ORDER = ["bare", "wgxdp-xdp", "wgxdp-xdp-spin", "wgxdp-xdp-generic", "wgxdp-socket", "wireguard-go", "wireguard-go-bpo", "boringtun", "boringtun-t1",
               "gotatun"]
 PEERS = ["wireguard-go", "wireguard-go-bpo", "boringtun", "boringtun-t1", "gotatun"]
 IMPL_LABEL = {
     "bare": "bare veth",
     "wgxdp-xdp": "wgxdp (xdp)",
     "wgxdp-xdp-spin": "wgxdp (xdp, --spin-us 50 --busy-poll-us 20)",
+    "wgxdp-xdp-generic": "wgxdp (xdp, --xdp-mode generic)",
     "wgxdp-socket": "wgxdp (socket)",
     "wireguard-go": "wireguard-go (Debian)",
     "wireguard-go-bpo": "wireguard-go 0.0.20231211",

@@ -18,10 +18,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 ALL_IMPLS="bare,wgxdp-xdp,wgxdp-socket,wireguard-go,wireguard-go-bpo,boringtun,boringtun-t1,gotatun"
 ALL_BEDS="gso,mtu"
-# Variants for tuning, not in the default set: wgxdp-xdp-spin is the AF_XDP path with a user-space spin and kernel
-# busy polling (--spin-us 50 --busy-poll-us 20, the settings for a worker with a core to itself), to weigh them
-# against the default (sleep at once) in one interleaved run.
-EXTRA_IMPLS="wgxdp-xdp-spin"
+# Variants for tuning, not in the default set, each the AF_XDP path with other settings, to weigh them against the
+# defaults in one interleaved run: wgxdp-xdp-spin spins and busy polls (--spin-us 50 --busy-poll-us 20, the
+# settings for a worker with a core to itself); wgxdp-xdp-generic attaches the XDP program in generic (skb) mode.
+EXTRA_IMPLS="wgxdp-xdp-spin,wgxdp-xdp-generic"
 
 usage() {
     cat <<USAGE

@@ -106,9 +106,12 @@ bed_start_daemon() {
         ip netns exec "$ns" "$BENCH_WGXDP" up "$ifname" --config "$conf" --io socket --mtu "$BED_TUN_MTU" \
             ${BENCH_WGXDP_ARGS:-} >>"$logfile" 2>&1 &
         ;;
-    wgxdp-xdp | wgxdp-xdp-spin)
+    wgxdp-xdp | wgxdp-xdp-*)
         local variant=()
-        [[ "$impl" == wgxdp-xdp-spin ]] && variant=(--spin-us 50 --busy-poll-us 20)
+        case "$impl" in
+        wgxdp-xdp-spin) variant=(--spin-us 50 --busy-poll-us 20) ;;
+        wgxdp-xdp-generic) variant=(--xdp-mode generic) ;;
+        esac
         # shellcheck disable=SC2086 # BENCH_WGXDP_ARGS: extra options, split on purpose
         ip netns exec "$ns" "$BENCH_WGXDP" up "$ifname" --config "$conf" --io xdp --link "$underlay" \
             --mtu "$BED_TUN_MTU" "${variant[@]}" ${BENCH_WGXDP_ARGS:-} >>"$logfile" 2>&1 &
