@@ -32,6 +32,8 @@ IMPL_LABEL = {
     "boringtun-t1": "boringtun --threads 1",
     "gotatun": "GotaTun",
 }
+# bench/run.sh's wgxdp-xdp-spin-N: the AF_XDP path with --spin-us N.
+SPIN_VARIANT = re.compile(r"wgxdp-xdp-spin-([0-9]+)")
 BED_ORDER = ["gso", "mtu"]
 BED_LABEL = {
     "gso": "veth as created (GSO/GRO super-packets cross it)",
@@ -220,9 +222,12 @@ def split_unit(unit):
 
 def impl_sort_key(unit):
     impl, bed = split_unit(unit)
-    order = IMPL_ORDER.index(impl) if impl in IMPL_ORDER else len(IMPL_ORDER)
+    spin = SPIN_VARIANT.fullmatch(impl)
+    # The spin-N variants follow the spin variant, by N.
+    base = "wgxdp-xdp-spin" if spin else impl
+    order = IMPL_ORDER.index(base) if base in IMPL_ORDER else len(IMPL_ORDER)
     bed_order = BED_ORDER.index(bed) if bed in BED_ORDER else len(BED_ORDER)
-    return (bed_order, bed, order, impl)
+    return (bed_order, bed, order, int(spin.group(1)) if spin else -1, impl)
 
 
 def collect(results_dir):
@@ -346,6 +351,9 @@ def fmt_lost(rate, loss, digits):
 
 def label(unit):
     impl, _ = split_unit(unit)
+    spin = SPIN_VARIANT.fullmatch(impl)
+    if spin:
+        return f"wgxdp (xdp, --spin-us {spin.group(1)})"
     return IMPL_LABEL.get(impl, impl)
 
 

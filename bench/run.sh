@@ -20,8 +20,9 @@ ALL_IMPLS="bare,wgxdp-xdp,wgxdp-socket,wireguard-go,wireguard-go-bpo,boringtun,b
 ALL_BEDS="gso,mtu"
 # Variants for tuning, not in the default set, each the AF_XDP path with other settings, to weigh them against the
 # defaults in one interleaved run: wgxdp-xdp-spin spins and busy polls (--spin-us 50 --busy-poll-us 20, the
-# settings for a worker with a core to itself); wgxdp-xdp-generic attaches the XDP program in generic (skb) mode.
-EXTRA_IMPLS="wgxdp-xdp-spin,wgxdp-xdp-generic"
+# settings for a worker with a core to itself); wgxdp-xdp-spin-N spins N microseconds without busy polling
+# (--spin-us N); wgxdp-xdp-generic attaches the XDP program in generic (skb) mode.
+EXTRA_IMPLS="wgxdp-xdp-spin,wgxdp-xdp-spin-N,wgxdp-xdp-generic"
 
 usage() {
     cat <<USAGE
@@ -68,7 +69,7 @@ done
 
 IFS=, read -r -a impl_list <<<"$impls"
 for impl in "${impl_list[@]}"; do
-    if [[ ",$ALL_IMPLS,$EXTRA_IMPLS," != *",$impl,"* ]]; then
+    if [[ ",$ALL_IMPLS,$EXTRA_IMPLS," != *",$impl,"* && ! "$impl" =~ ^wgxdp-xdp-spin-[0-9]+$ ]]; then
         echo "run.sh: unknown implementation '$impl' (known: $ALL_IMPLS,$EXTRA_IMPLS)" >&2
         exit 2
     fi

@@ -160,6 +160,15 @@ class ReportTest(unittest.TestCase):
             self.assertIn("35 Gbit/s (off scale)", texts)
             self.assertIn("3 Gbit/s", texts)
 
+    def test_spin_variants_are_labelled_and_follow_the_spin_variant_by_microseconds(self):
+        units = ["gotatun@gso", "wgxdp-xdp-spin-25@gso", "wgxdp-xdp-spin@gso", "wgxdp-xdp-spin-5@gso", "wgxdp-xdp@gso"]
+        self.assertEqual(
+            sorted(units, key=report.impl_sort_key),
+            ["wgxdp-xdp@gso", "wgxdp-xdp-spin@gso", "wgxdp-xdp-spin-5@gso", "wgxdp-xdp-spin-25@gso", "gotatun@gso"],
+        )
+        self.assertEqual(report.label("wgxdp-xdp-spin-25@mtu"), "wgxdp (xdp, --spin-us 25)")
+        self.assertEqual(report.label("wgxdp-xdp-spin@mtu"), "wgxdp (xdp, --spin-us 50 --busy-poll-us 20)")
+
     def test_main_writes_the_three_files(self):
         with tempfile.TemporaryDirectory() as d:
             self.make_results(d)

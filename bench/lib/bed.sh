@@ -110,6 +110,7 @@ bed_start_daemon() {
         local variant=()
         case "$impl" in
         wgxdp-xdp-spin) variant=(--spin-us 50 --busy-poll-us 20) ;;
+        wgxdp-xdp-spin-[0-9]*) variant=(--spin-us "${impl#wgxdp-xdp-spin-}") ;;
         wgxdp-xdp-generic) variant=(--xdp-mode generic) ;;
         esac
         # shellcheck disable=SC2086 # BENCH_WGXDP_ARGS: extra options, split on purpose

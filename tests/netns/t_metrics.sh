@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # io: socket xdp
-# `--metrics ADDR:PORT` (and WGXDP_METRICS, the drop-in's form): the gateway G (wgxdp) serves OpenMetrics text at
-# /metrics while it carries ping and iperf3 traffic to and from B (wireguard-go). Scraped with curl, a real HTTP
+# `--metrics ADDR:PORT` (and WGXDP_METRICS, the drop-in's form): the gateway D (wgxdp) serves OpenMetrics text at
+# /metrics while it carries ping and iperf3 traffic to and from P (wireguard-go). Scraped with curl, a real HTTP
 # client: the per-peer byte counters (prometheus_wireguard_exporter's names) grow, the latest handshake is a Unix
 # time, the workers' counters grow, and on the xdp path the AF_XDP sockets' frames and the steering program's
 # redirects grow too. Bad requests (another path, another method, garbage, a head too large, clients that
@@ -56,46 +56,40 @@ print(parts[1].decode() if len(parts) > 1 and answer.startswith(b"HTTP/1.") else
 EOF
 }
 
-# Two namespaces, G (wgxdp, serving metrics) and B (wireguard-go); sets gns bns gif bif gpub bpub glog.
+# Two namespaces, D (wgxdp, serving metrics) and P (wireguard-go); sets dns pns dif pif dpub ppub dlog.
 metrics_setup() {
-    local dut="$1" gpriv bpriv
-    ns_new gns g
-    ns_new bns b
-    ifname gif g
-    ifname bif b
-    link_ns "$gns" "$bns" 1
-    keys gpriv gpub
-    keys bpriv bpub
-    local gconf="$WGT_LOGDIR/g.conf" bconf="$WGT_LOGDIR/b.conf"
-    write_conf "$gconf" "$gpriv" 51820
-    add_conf_peer "$gconf" "$bpub" 100.64.0.2/32,fd00:64::2/128
-    write_conf "$bconf" "$bpriv" 51821
-    add_conf_peer "$bconf" "$gpub" 100.64.0.1/32,fd00:64::1/128 "198.18.1.1:51820"
-    start_impl "$dut" "$gns" "$gif" "$gconf"
-    start_impl wireguard-go "$bns" "$bif" "$bconf"
-    tun_addrs "$gns" "$gif" 100.64.0.1/24 fd00:64::1/64
-    tun_addrs "$bns" "$bif" 100.64.0.2/24 fd00:64::2/64
-    glog="$WGT_LOGDIR/$dut-$gif.log"
+    local dut="$1" dpriv ppriv
+    two_hosts
+    local dconf="$WGT_LOGDIR/d.conf" pconf="$WGT_LOGDIR/p.conf"
+    write_conf "$dconf" "$dpriv" 51820
+    add_conf_peer "$dconf" "$ppub" 100.64.0.2/32,fd00:64::2/128
+    write_conf "$pconf" "$ppriv" 51821
+    add_conf_peer "$pconf" "$dpub" 100.64.0.1/32,fd00:64::1/128 "198.18.1.1:51820"
+    start_impl "$dut" "$dns" "$dif" "$dconf"
+    start_impl wireguard-go "$pns" "$pif" "$pconf"
+    tun_addrs "$dns" "$dif" 100.64.0.1/24 fd00:64::1/64
+    tun_addrs "$pns" "$pif" 100.64.0.2/24 fd00:64::2/64
+    dlog="$WGT_LOGDIR/$dut-$dif.log"
 }
 
 test_metrics_scrape() {
     dut_is_wgxdp || skip "device under test is $WGT_DUT: /metrics is wgxdp's"
-    local gns bns gif bif gpub bpub glog
+    local dns pns dif pif dpub ppub dlog
     local saved_args="$WGT_DUT_ARGS"
     WGT_DUT_ARGS="$WGT_DUT_ARGS --metrics $METRICS_ADDR"
     metrics_setup wgxdp
     WGT_DUT_ARGS="$saved_args"
-    wait_for 5 "/metrics answering in $gns" scrape_ok "$gns"
-    assert_contains "wgxdp's log" "$(cat "$glog")" "metrics at http://$METRICS_ADDR/metrics"
+    wait_for 5 "/metrics answering in $dns" scrape_ok "$dns"
+    assert_contains "wgxdp's log" "$(cat "$dlog")" "metrics at http://$METRICS_ADDR/metrics"
 
-    local m0 m1 peer="public_key=\"$bpub\""
-    m0="$(scrape "$gns")"
+    local m0 m1 peer="public_key=\"$ppub\""
+    m0="$(scrape "$dns")"
     assert_contains "a scrape" "$m0" "# EOF"
     assert_contains "a scrape" "$m0" "# TYPE wireguard_sent_bytes counter"
-    assert_ping "$bns" 100.64.0.1
-    assert_bulk "$gns" 100.64.0.1 "$bns"
-    assert_bulk "$gns" 100.64.0.1 "$bns" -R
-    m1="$(scrape "$gns")"
+    assert_ping "$pns" 100.64.0.1
+    assert_bulk "$dns" 100.64.0.1 "$pns"
+    assert_bulk "$dns" 100.64.0.1 "$pns" -R
+    m1="$(scrape "$dns")"
 
     local rx0 rx1 tx0 tx1 hs wrx0 wrx1 wg_rx
     rx0="$(metric "$m0" wireguard_received_bytes_total "$peer")"
@@ -105,17 +99,17 @@ test_metrics_scrape() {
     hs="$(metric "$m1" wireguard_latest_handshake_seconds "$peer")"
     wrx0="$(metric "$m0" wgxdp_worker_tun_tx_packets_total)"
     wrx1="$(metric "$m1" wgxdp_worker_tun_tx_packets_total)"
-    log "peer B: received $rx0 -> $rx1 bytes, sent $tx0 -> $tx1 bytes, latest handshake $hs; workers' TUN writes $wrx0 -> $wrx1 packets"
-    assert_gt "wireguard_received_bytes_total of B grew by 1 MiB" $((rx1 - rx0)) 1048576
-    assert_gt "wireguard_sent_bytes_total of B grew by 1 MiB" $((tx1 - tx0)) 1048576
+    log "peer P: received $rx0 -> $rx1 bytes, sent $tx0 -> $tx1 bytes, latest handshake $hs; workers' TUN writes $wrx0 -> $wrx1 packets"
+    assert_gt "wireguard_received_bytes_total of P grew by 1 MiB" $((rx1 - rx0)) 1048576
+    assert_gt "wireguard_sent_bytes_total of P grew by 1 MiB" $((tx1 - tx0)) 1048576
     # A Unix time of this century, not a monotonic second count: within a day of now.
-    assert_gt "wireguard_latest_handshake_seconds of B (Unix time)" "$hs" $(($(date +%s) - 86400))
+    assert_gt "wireguard_latest_handshake_seconds of P (Unix time)" "$hs" $(($(date +%s) - 86400))
     assert_gt "wgxdp_worker_tun_tx_packets_total growth" $((wrx1 - wrx0)) 0
     # The same figure `wg` shows, read a moment later: at least what the scrape said.
-    wg_rx="$(peer_field "$gns" "$gif" "$bpub" rx)"
-    ((wg_rx >= rx1)) || fail "wg show says $wg_rx bytes received from B, less than the scrape's $rx1"
-    assert_contains "a scrape" "$m1" "wgxdp_dropped_packets_total{interface=\"$gif\",reason=\"acl\"}"
-    assert_contains "a scrape" "$m1" "wgxdp_worker_xsk_rx_ring_full_total{interface=\"$gif\",worker=\"0\"}"
+    wg_rx="$(peer_field "$dns" "$dif" "$ppub" rx)"
+    ((wg_rx >= rx1)) || fail "wg show says $wg_rx bytes received from P, less than the scrape's $rx1"
+    assert_contains "a scrape" "$m1" "wgxdp_dropped_packets_total{interface=\"$dif\",reason=\"acl\"}"
+    assert_contains "a scrape" "$m1" "wgxdp_worker_xsk_rx_ring_full_total{interface=\"$dif\",worker=\"0\"}"
 
     if [[ "$WGT_IO_MODE" == xdp ]]; then
         local fr0 fr1 red0 red1
@@ -133,16 +127,16 @@ test_metrics_scrape() {
     fi
 
     # Bad requests: answered with an error, and the daemon serves on.
-    assert_eq "GET /" "$(http_status "$gns" "http://$METRICS_ADDR/")" 404
-    assert_eq "GET /metrics/../x" "$(http_status "$gns" --path-as-is "http://$METRICS_ADDR/metrics/../x")" 404
-    assert_eq "POST /metrics" "$(http_status "$gns" -X POST -d x "http://$METRICS_ADDR/metrics")" 405
+    assert_eq "GET /" "$(http_status "$dns" "http://$METRICS_ADDR/")" 404
+    assert_eq "GET /metrics/../x" "$(http_status "$dns" --path-as-is "http://$METRICS_ADDR/metrics/../x")" 404
+    assert_eq "POST /metrics" "$(http_status "$dns" -X POST -d x "http://$METRICS_ADDR/metrics")" 405
     local junk="$WGT_LOGDIR/junk.bin" big="$WGT_LOGDIR/big.bin"
     printf '\x16\x03\x01\x02\x00garbage\r\n\r\n' >"$junk"
-    assert_eq "garbage instead of a request" "$(raw_status "$gns" "$junk")" 400
+    assert_eq "garbage instead of a request" "$(raw_status "$dns" "$junk")" 400
     { printf 'GET /metrics HTTP/1.1\r\nX-Filler: '; head -c 20000 /dev/zero | tr '\0' a; } >"$big"
-    assert_eq "a 20 kB request head" "$(raw_status "$gns" "$big")" 431
+    assert_eq "a 20 kB request head" "$(raw_status "$dns" "$big")" 431
     # Clients that connect and send nothing hold every slot for a moment; then scrapes work again.
-    in_ns "$gns" python3 - "$METRICS_ADDR" <<'EOF' &
+    in_ns "$dns" python3 - "$METRICS_ADDR" <<'EOF' &
 import socket, sys, time
 host, port = sys.argv[1].rsplit(":", 1)
 idle = [socket.create_connection((host, int(port)), timeout=5) for _ in range(8)]
@@ -150,40 +144,40 @@ time.sleep(4)
 EOF
     local idle=$!
     sleep 0.5
-    wait_for 10 "/metrics answering while idle clients hold connections" scrape_ok "$gns"
+    wait_for 10 "/metrics answering while idle clients hold connections" scrape_ok "$dns"
     wait "$idle" || true
-    assert_ping "$bns" 100.64.0.1
+    assert_ping "$pns" 100.64.0.1
     local m2
-    m2="$(scrape "$gns")"
+    m2="$(scrape "$dns")"
     assert_gt "received bytes after the bad requests" "$(metric "$m2" wireguard_received_bytes_total "$peer")" "$rx1"
-    assert_xdp_carried "$gns" "$gif"
+    assert_xdp_carried "$dns" "$dif"
 }
 
 # The drop-in form, as wg-quick starts it: no options, WGXDP_METRICS from the environment.
 test_metrics_dropin_env() {
     dut_is_wgxdp || skip "device under test is $WGT_DUT: /metrics is wgxdp's"
     [[ "$WGT_IO_MODE" == socket ]] || skip "the drop-in form runs the socket path (its metrics are tested there)"
-    local gns bns gif bif gpub bpub glog
+    local dns pns dif pif dpub ppub dlog
     export WGXDP_METRICS="$METRICS_ADDR"
     metrics_setup wgxdp-dropin
     unset WGXDP_METRICS
-    wait_for 5 "/metrics of the drop-in daemon answering in $gns" scrape_ok "$gns"
-    assert_ping "$bns" 100.64.0.1
+    wait_for 5 "/metrics of the drop-in daemon answering in $dns" scrape_ok "$dns"
+    assert_ping "$pns" 100.64.0.1
     local m hs
-    m="$(scrape "$gns")"
-    hs="$(metric "$m" wireguard_latest_handshake_seconds "public_key=\"$bpub\"")"
-    assert_gt "wireguard_latest_handshake_seconds of B (drop-in form)" "$hs" $(($(date +%s) - 86400))
-    assert_gt "wireguard_received_bytes_total of B (drop-in form)" \
-        "$(metric "$m" wireguard_received_bytes_total "public_key=\"$bpub\"")" 0
+    m="$(scrape "$dns")"
+    hs="$(metric "$m" wireguard_latest_handshake_seconds "public_key=\"$ppub\"")"
+    assert_gt "wireguard_latest_handshake_seconds of P (drop-in form)" "$hs" $(($(date +%s) - 86400))
+    assert_gt "wireguard_received_bytes_total of P (drop-in form)" \
+        "$(metric "$m" wireguard_received_bytes_total "public_key=\"$ppub\"")" 0
     # A bad WGXDP_METRICS fails the start with the reason, and creates nothing.
     local bad bad_out
     ifname bad x
-    bad_out="$(WGXDP_METRICS=nonsense in_ns "$gns" "$WGT_WGXDP" "$bad" 2>&1)" &&
+    bad_out="$(WGXDP_METRICS=nonsense in_ns "$dns" "$WGT_WGXDP" "$bad" 2>&1)" &&
         fail "wgxdp $bad started with WGXDP_METRICS=nonsense"
     assert_contains "wgxdp with WGXDP_METRICS=nonsense" "$bad_out" "WGXDP_METRICS"
-    ! link_exists "$gns" "$bad" >/dev/null 2>&1 || fail "interface $bad exists after the refused start"
+    ! link_exists "$dns" "$bad" >/dev/null 2>&1 || fail "interface $bad exists after the refused start"
     # A port already taken: the start fails and says so.
-    bad_out="$(WGXDP_METRICS="$METRICS_ADDR" in_ns "$gns" "$WGT_WGXDP" "$bad" 2>&1)" &&
+    bad_out="$(WGXDP_METRICS="$METRICS_ADDR" in_ns "$dns" "$WGT_WGXDP" "$bad" 2>&1)" &&
         fail "wgxdp $bad started on a metrics port already in use"
     assert_contains "wgxdp on a metrics port in use" "$bad_out" "--metrics: cannot listen on $METRICS_ADDR"
 }
