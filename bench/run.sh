@@ -22,14 +22,15 @@ ALL_BEDS="gso,mtu"
 # defaults in one interleaved run: wgxdp-xdp-spin spins and busy polls (--spin-us 50 --busy-poll-us 20, the
 # settings for a worker with a core to itself); wgxdp-xdp-spin-N spins N microseconds without busy polling
 # (--spin-us N); wgxdp-xdp-generic attaches the XDP program in generic (skb) mode.
-EXTRA_IMPLS="wgxdp-xdp-spin,wgxdp-xdp-spin-N,wgxdp-xdp-generic"
+EXTRA_IMPLS="wgxdp-xdp-spin,wgxdp-xdp-generic"
 
 usage() {
     cat <<USAGE
 usage: bench/run.sh [--quick] [--repeat N] [--impl LIST] [--bed LIST] [--out DIR] [--no-install] [--no-build]
   --quick       a few minutes: 1 repeat, short transfers, fewer UDP rates
   --repeat N    runs per implementation and bed (default 3; 1 with --quick)
-  --impl LIST   comma-separated subset of: $ALL_IMPLS (default: all), or the variant $EXTRA_IMPLS
+  --impl LIST   comma-separated subset of: $ALL_IMPLS (default: all), or the variants $EXTRA_IMPLS,
+                wgxdp-xdp-spin-N (N: microseconds)
   --bed LIST    comma-separated subset of: $ALL_BEDS (default: both)
   --out DIR     results folder (default: results/<timestamp> in the repository)
   --no-install  do not try to install missing peers (they are skipped)
@@ -70,7 +71,7 @@ done
 IFS=, read -r -a impl_list <<<"$impls"
 for impl in "${impl_list[@]}"; do
     if [[ ",$ALL_IMPLS,$EXTRA_IMPLS," != *",$impl,"* && ! "$impl" =~ ^wgxdp-xdp-spin-[0-9]+$ ]]; then
-        echo "run.sh: unknown implementation '$impl' (known: $ALL_IMPLS,$EXTRA_IMPLS)" >&2
+        echo "run.sh: unknown implementation '$impl' (known: $ALL_IMPLS,$EXTRA_IMPLS,wgxdp-xdp-spin-N)" >&2
         exit 2
     fi
 done
