@@ -31,6 +31,7 @@ if [[ -n "${BENCH_TUN_TXQUEUELEN:-}" ]]; then
 fi
 BENCH_PING_DURING_LOAD=ping-load measure_iperf "$out" tcp1 6 &
 transfer=$!
+: >"$out/samples.txt"
 for _ in $(seq 11); do
     sleep 0.5
     {
