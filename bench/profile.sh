@@ -48,9 +48,17 @@ for task in /proc/"$BED_PID_A"/task/*; do
     read -r -a fields <<<"$(sed 's/.*) //' "$task/stat")"
     echo "  $(cat "$task/comm"): $((fields[11] + fields[12]))"
 done
-rate="$(python3 -c 'import json, sys
-print(round(json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"] / 1e9, 2))' \
-    "$out/transfer.iperf.json" 2>/dev/null)"
+# The rate through bench/report.py, the one parser of the raw files (as bench/queues.sh does).
+rate="$(python3 - "$here" "$out" 2>/dev/null <<'PY'
+import sys
+
+sys.path.insert(0, sys.argv[1])
+import report  # noqa: E402
+
+gbps = report.transfer_metrics(sys.argv[2], "transfer").get("gbps")
+print(f"{gbps:.2f}" if gbps else "")
+PY
+)"
 echo "== iperf3 ${iperf_args[*]:-(TCP 1 stream)}: ${rate:-?} Gbit/s received"
 bed_down
 if [[ "$scope" == machine ]]; then
